@@ -1,0 +1,35 @@
+# contact-sync: every target sets itself up (a virtual environment in .venv).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup demo test lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the project with its dev tools
+
+demo: $(STAMP)  ## start the arnis sandbox, sync sample_data/ twice, stop it
+	$(BIN)/python -m pipeline.demo
+
+test: $(STAMP)  ## run every test
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff + mypy
+	$(BIN)/ruff check pipeline schemas tests bench
+	$(BIN)/ruff format --check pipeline schemas tests bench
+	$(BIN)/mypy pipeline schemas
+
+bench: $(STAMP)  ## timed stages on generated data; figures into BENCHMARKS.md
+	$(BIN)/python -m bench.run
+
+clean:  ## remove the virtual environment and run state
+	rm -rf $(VENV) .contact-sync out

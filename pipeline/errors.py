@@ -1,0 +1,86 @@
+"""The one exception tree of contact-sync.
+
+    ContactSyncError                 root: every error the tool raises on purpose
+    ├── UsageError                   bad flag, bad config, missing option       → exit 2
+    ├── InputError                   unreadable file, no phone column, ...      → exit 2
+    ├── AbortError                   a guard tripped or the lock is held        → exit 3
+    │   ├── GuardError               --max-invalid / --max-deletes
+    │   └── LockHeldError            another run holds the state-dir lock
+    └── TargetError                  anything a target API did                  → per row or exit 3
+        ├── TransientError           may succeed if retried: timeout, 429, 5xx, connection drop
+        │   └── RateLimitedError     429, carries retry_after seconds when the server gave one
+        └── TerminalError            retrying will not help: 4xx, validation
+            ├── AuthError            401/403: the key is refused or lacks a scope → exit 3
+            ├── ConflictError        409: the contact exists already
+            └── NotFoundError        404
+
+Foreign exceptions (httpx, OSError, polars) are mapped at the boundary with
+``raise X(...) from exc``. Messages never contain an API key: targets pass URLs through
+``pipeline.secrets.redact`` before they build a message.
+"""
+
+from __future__ import annotations
+
+
+class ContactSyncError(Exception):
+    """Root of every error contact-sync raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ContactSyncError):
+    exit_code = 2
+
+
+class InputError(ContactSyncError):
+    exit_code = 2
+
+
+class AbortError(ContactSyncError):
+    exit_code = 3
+
+
+class GuardError(AbortError):
+    pass
+
+
+class LockHeldError(AbortError):
+    pass
+
+
+class TargetError(ContactSyncError):
+    """An error from a target API. ``status`` is the HTTP status when there was one."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientError(TargetError):
+    pass
+
+
+class RateLimitedError(TransientError):
+    def __init__(
+        self, message: str, *, status: int | None = 429, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class TerminalError(TargetError):
+    pass
+
+
+class AuthError(TerminalError):
+    pass
+
+
+class ConflictError(TerminalError):
+    pass
+
+
+class NotFoundError(TerminalError):
+    pass
