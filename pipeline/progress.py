@@ -41,7 +41,7 @@ class TqdmProgress:
         from tqdm import tqdm
 
         bar: Any = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False)
-        return bar  # type: ignore[no-any-return]
+        return bar
 
 
 def choose_progress(quiet: bool) -> Progress:

@@ -1,0 +1,56 @@
+"""Local emulators of the five target APIs, on one in-memory store.
+
+``start(target, api_key)`` serves one on loopback and returns a ``RunningSandbox``
+whose ``url`` is the ``--base-url`` to give contact-sync.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pipeline.errors import UsageError
+from pipeline.sandbox.server import Emulator, Faults, RunningSandbox, serve
+from pipeline.sandbox.store import Store
+
+#: target name → ("module:Class", base-URL path prefix, id style)
+EMULATORS: dict[str, tuple[str, str, str]] = {
+    "arnis": ("pipeline.sandbox.arnis:ArnisEmulator", "/api/v1", "uuid"),
+    "consuelo": ("pipeline.sandbox.consuelo:ConsueloEmulator", "/v1", "counter"),
+    "dmchamp": ("pipeline.sandbox.dmchamp:DmchampEmulator", "", "counter"),
+    "oliai": ("pipeline.sandbox.oliai:OliaiEmulator", "/v1", "counter"),
+    "zexa": ("pipeline.sandbox.zexa:ZexaEmulator", "/v1", "counter"),
+}
+
+
+def emulator_class(target: str) -> type[Emulator]:
+    spec = EMULATORS.get(target)
+    if spec is None:
+        raise UsageError(f"no sandbox for target {target!r}: choose one of {', '.join(EMULATORS)}")
+    module_name, class_name = spec[0].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"the {target} sandbox is not available in this build") from exc
+    cls: type[Emulator] = getattr(module, class_name)
+    return cls
+
+
+def start(
+    target: str,
+    api_key: str,
+    *,
+    faults: Faults | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    store: Store | None = None,
+    **options: Any,
+) -> RunningSandbox:
+    """Serve the ``target`` emulator on ``host:port`` (0: any free port)."""
+    cls = emulator_class(target)
+    _, prefix, id_style = EMULATORS[target]
+    emulator = cls(store or Store(id_style=id_style), api_key, faults, **options)
+    return serve(emulator, host, port, prefix)
+
+
+__all__ = ["EMULATORS", "Faults", "RunningSandbox", "Store", "emulator_class", "start"]

@@ -1,0 +1,159 @@
+"""arnis: ``X-API-Key``; batch create answers with counts only, so created rows are read
+back to get their ids and an honest per-row status."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+
+from pipeline.errors import ConflictError, TargetError
+from pipeline.http import AmbiguousWriteError, Auth
+from pipeline.targets.base import (
+    Capabilities,
+    Outcome,
+    Target,
+    failure_outcome,
+    outcomes_frame,
+    payloads,
+    remote_frame,
+)
+
+#: canonical field → arnis field
+NAMES = {
+    "remote_id": "id",
+    "e164": "e164_number",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "timezone": "timezone",
+    "tags": "tags",
+    "opted_out": "opted_out",
+}
+#: what a create or update sends (the phone goes as E.164 in ``phone_number``)
+WRITE_NAMES = {
+    **{k: v for k, v in NAMES.items() if k not in ("remote_id", "opted_out")},
+    "e164": "phone_number",
+}
+
+
+class Arnis(Target):
+    name = "arnis"
+    auth = Auth(header="X-API-Key")
+    capabilities = Capabilities(
+        can_list=True,
+        bulk_create=1000,
+        can_update=True,
+        can_delete=True,
+        bulk_delete=1,
+        opt_out="POST /contacts/{id}/opt-out",
+        lists="list_ids on create",
+        page_size=100,
+        rate_limit=None,
+        bulk_rate_limit=None,
+        default_concurrency=4,
+        fields=("first_name", "last_name", "email", "timezone", "tags"),
+        notes="batch create answers with counts only: created contacts are read back",
+    )
+
+    @staticmethod
+    def error_message(body: Any) -> str | None:
+        return body.get("detail") if isinstance(body, dict) else None
+
+    # -- read --------------------------------------------------------------------------
+    def fetch_remote(self) -> pl.DataFrame:
+        per_page = self.capabilities.page_size
+        first = self._page(1, per_page)
+        per_page = int(first.get("per_page") or per_page)
+        pages = int(first.get("pages") or math.ceil(int(first.get("total", 0)) / per_page) or 1)
+        rest = self.parallel(lambda p: self._page(p, per_page), range(2, pages + 1), "fetching")
+        items = list(first["items"]) + [item for page in rest for item in page["items"]]
+        return remote_frame(items, NAMES).unique("remote_id", keep="first", maintain_order=True)
+
+    def _page(self, page: int, per_page: int) -> dict[str, Any]:
+        body = self.client.request_json(
+            "GET", "/contacts", params={"page": page, "per_page": per_page}
+        )
+        return body if isinstance(body, dict) else {"items": []}
+
+    # -- write -------------------------------------------------------------------------
+    def create(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        chunks = contacts.iter_slices(self.chunk_size)
+        self.parallel(self._send_batch, list(chunks), "creating")
+        landed = self.lookup(contacts["e164"].to_list()).select("e164", "remote_id")
+        joined = contacts.join(landed, on="e164", how="left", maintain_order="left")
+        found = joined.filter(pl.col("remote_id").is_not_null())
+        missing = joined.filter(pl.col("remote_id").is_null())
+        outcomes = [
+            Outcome(r, "created", rid) for r, rid in found.select("row", "remote_id").iter_rows()
+        ]
+        outcomes += self.parallel(self._create_one, list(missing.iter_rows(named=True)), "creating")
+        return outcomes_frame(outcomes).sort("row")
+
+    def _send_batch(self, chunk: pl.DataFrame) -> None:
+        body = {"contacts": payloads(chunk, WRITE_NAMES)}
+        try:
+            self.client.request("POST", "/contacts/batch", json_body=body, limiter="bulk")
+        except AmbiguousWriteError:
+            return  # the read-back tells what landed; what did not is sent one by one
+        except TargetError as exc:
+            if exc.status in (401, 403):
+                raise
+
+    def _create_one(self, contact: dict[str, Any]) -> Outcome:
+        body = payloads(pl.DataFrame([contact]), WRITE_NAMES)[0]
+        try:
+            created = self.client.request_json("POST", "/contacts", json_body=body)
+        except ConflictError:
+            again = self.lookup([contact["e164"]])
+            if again.height:
+                return Outcome(contact["row"], "created", again["remote_id"][0])
+            return Outcome(
+                contact["row"], "failed", None, "conflict", "arnis says the phone exists"
+            )
+        except TargetError as exc:
+            return failure_outcome(contact["row"], exc)
+        return Outcome(contact["row"], "created", str(created["id"]))
+
+    def update(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        return outcomes_frame(
+            self.parallel(self._update_one, list(contacts.iter_rows(named=True)), "updating")
+        )
+
+    def _update_one(self, contact: dict[str, Any]) -> Outcome:
+        frame = pl.DataFrame([contact]).select(contact["changes"])
+        body = payloads(frame, WRITE_NAMES)[0]
+        try:
+            self.client.request("PATCH", f"/contacts/{contact['remote_id']}", json_body=body)
+        except TargetError as exc:
+            return failure_outcome(contact["row"], exc, contact["remote_id"])
+        return Outcome(contact["row"], "updated", contact["remote_id"])
+
+    def delete(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        return outcomes_frame(
+            self.parallel(self._delete_one, list(contacts.iter_rows(named=True)), "deleting")
+        )
+
+    def _delete_one(self, contact: dict[str, Any]) -> Outcome:
+        remote_id = contact["remote_id"]
+        try:
+            self.client.request("DELETE", f"/contacts/{remote_id}")
+        except TargetError as exc:
+            if exc.status == 404:
+                return Outcome(contact["row"], "deleted", remote_id)
+            return failure_outcome(contact["row"], exc, remote_id)
+        return Outcome(contact["row"], "deleted", remote_id)
+
+    def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        return outcomes_frame(
+            self.parallel(self._opt_out_one, list(contacts.iter_rows(named=True)), "opting out")
+        )
+
+    def _opt_out_one(self, contact: dict[str, Any]) -> Outcome:
+        remote_id = contact["remote_id"]
+        try:
+            self.client.request("POST", f"/contacts/{remote_id}/opt-out", idempotent=True)
+        except TargetError as exc:
+            return failure_outcome(contact["row"], exc, remote_id)
+        return Outcome(contact["row"], "opted_out", remote_id)

@@ -1,0 +1,258 @@
+"""The Target interface: what every adapter declares (Capabilities) and does.
+
+A target receives and returns polars frames:
+
+- ``fetch_remote()`` → the remote set in canonical form (``REMOTE_SCHEMA``);
+- ``create`` / ``update`` / ``delete`` / ``opt_out`` take plan rows and return one
+  result row per input row (``RESULT_SCHEMA``): nothing is dropped, every row gets a
+  status (``created``, ``updated``, ``deleted``, ``unchanged``, ``failed``, ``skipped``).
+
+What differs between APIs as data (paths, field names, limits) lives in each adapter's
+``Description``; code in an adapter is only for real behavioural differences.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import polars as pl
+
+from pipeline.errors import (
+    AuthError,
+    ConflictError,
+    TargetError,
+    TerminalError,
+    TransientError,
+)
+from pipeline.http import ApiClient, Auth, RateLimiter, RetryPolicy, error_detail
+from pipeline.progress import NullProgress, Progress
+from pipeline.secrets import ApiKey
+
+#: The canonical remote contact. ``metadata`` is a JSON object as text.
+REMOTE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "remote_id": pl.String,
+    "e164": pl.String,
+    "first_name": pl.String,
+    "last_name": pl.String,
+    "name": pl.String,
+    "email": pl.String,
+    "company": pl.String,
+    "timezone": pl.String,
+    "language": pl.String,
+    "tags": pl.List(pl.String),
+    "lists": pl.List(pl.String),
+    "opted_out": pl.Boolean,
+    "notes": pl.String,
+    "external_id": pl.String,
+    "metadata": pl.String,
+}
+
+RESULT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "row": pl.Int64,
+    "status": pl.String,
+    "remote_id": pl.String,
+    "error_code": pl.String,
+    "error_message": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target can do, shown by ``contact-sync targets`` and used by diff and push."""
+
+    can_list: bool
+    bulk_create: int
+    can_update: bool
+    can_delete: bool
+    bulk_delete: int
+    opt_out: str
+    lists: str
+    page_size: int
+    rate_limit: float | None
+    bulk_rate_limit: float | None
+    default_concurrency: int
+    fields: tuple[str, ...]
+    default_base_url: str | None = None
+    required_options: tuple[str, ...] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """Everything an adapter needs from the run's configuration."""
+
+    base_url: str
+    api_key: ApiKey
+    options: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int | None = None
+    rate_limit: float | None = None
+    chunk_size: int = 1000
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row's result, as adapters build it before it becomes a result frame."""
+
+    row: int
+    status: str
+    remote_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class Target(ABC):
+    """One platform's contact API."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    auth: ClassVar[Auth]
+
+    @staticmethod
+    def error_message(body: Any) -> str | None:
+        """The human message inside one of this API's error bodies."""
+        return None
+
+    def __init__(self, settings: TargetSettings, progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.progress = progress or NullProgress()
+        caps = self.capabilities
+        per_minute = settings.rate_limit if settings.rate_limit is not None else caps.rate_limit
+        bulk = caps.bulk_rate_limit if settings.rate_limit is None else settings.rate_limit
+        limiters = {"default": RateLimiter(per_minute or None), "bulk": RateLimiter(bulk or None)}
+        self.concurrency = settings.concurrency or caps.default_concurrency
+        self.client = ApiClient(
+            base_url=settings.base_url,
+            key=settings.api_key,
+            auth=self.auth,
+            error_message=self.error_message,
+            limiters=limiters,
+            retry=settings.retry,
+            timeout=settings.timeout,
+            max_connections=max(4, self.concurrency),
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    @property
+    def chunk_size(self) -> int:
+        return max(1, min(self.settings.chunk_size, self.capabilities.bulk_create))
+
+    # -- what adapters implement -------------------------------------------------------
+    @abstractmethod
+    def fetch_remote(self) -> pl.DataFrame:
+        """The whole remote contact set, canonical (``REMOTE_SCHEMA``)."""
+
+    def lookup(self, e164s: Sequence[str]) -> pl.DataFrame:
+        """The remote contacts with these numbers (targets that cannot list override)."""
+        wanted = set(e164s)
+        return self.fetch_remote().filter(pl.col("e164").is_in(list(wanted)))
+
+    @abstractmethod
+    def create(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        """Create these contacts; one result row per input row."""
+
+    def update(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        return skip_all(contacts, "update_unsupported", f"{self.name} cannot update contacts")
+
+    def delete(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        return skip_all(contacts, "delete_unsupported", f"{self.name} cannot delete contacts")
+
+    def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        return skip_all(contacts, "opt_out_unsupported", f"{self.name} has no opt-out")
+
+    # -- shared machinery --------------------------------------------------------------
+    def parallel(self, fn: Callable[[T], R], items: Iterable[T], label: str) -> list[R]:
+        """``fn`` over ``items`` with the target's concurrency, ticking a progress bar."""
+        work = list(items)
+        bar = self.progress.bar(label, len(work), "req")
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+                results = []
+                for result in pool.map(fn, work):
+                    bar.update(1)
+                    results.append(result)
+                return results
+        finally:
+            bar.close()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def outcomes_frame(outcomes: Iterable[Outcome]) -> pl.DataFrame:
+    rows = [(o.row, o.status, o.remote_id, o.error_code, o.error_message) for o in outcomes]
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
+
+
+def skip_all(contacts: pl.DataFrame, code: str, message: str) -> pl.DataFrame:
+    return contacts.select(
+        pl.col("row").cast(pl.Int64),
+        pl.lit("skipped").alias("status"),
+        pl.col("remote_id").cast(pl.String)
+        if "remote_id" in contacts.columns
+        else pl.lit(None, pl.String).alias("remote_id"),
+        pl.lit(code).alias("error_code"),
+        pl.lit(message).alias("error_message"),
+    )
+
+
+def failure_outcome(row: int, exc: TargetError, remote_id: str | None = None) -> Outcome:
+    """A terminal or exhausted error as one row's outcome (auth errors abort the run)."""
+    if isinstance(exc, AuthError):
+        raise exc
+    if isinstance(exc, ConflictError):
+        return Outcome(row, "failed", remote_id, "conflict", error_detail(exc))
+    if isinstance(exc, TerminalError):
+        return Outcome(row, "failed", remote_id, "rejected", error_detail(exc))
+    if isinstance(exc, TransientError):
+        return Outcome(row, "failed", remote_id, "failed", f"gave up after retries: {exc}")
+    return Outcome(row, "failed", remote_id, "failed", str(exc))
+
+
+def remote_frame(records: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> pl.DataFrame:
+    """API records → canonical remote frame; ``names`` maps canonical field → API field."""
+    columns: dict[str, list[Any]] = {column: [] for column in REMOTE_SCHEMA}
+    for record in records:
+        for column in REMOTE_SCHEMA:
+            api_name = names.get(column)
+            value = record.get(api_name) if api_name else None
+            columns[column].append(_canonical_value(column, value))
+    return pl.DataFrame(columns, schema=REMOTE_SCHEMA)
+
+
+def _canonical_value(column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if column in ("tags", "lists"):
+        return [str(v) for v in value] if isinstance(value, list) else None
+    if column == "opted_out":
+        return bool(value)
+    if column == "metadata":
+        return json.dumps(value, sort_keys=True) if isinstance(value, dict) else None
+    return str(value)
+
+
+def payloads(
+    contacts: pl.DataFrame, names: Mapping[str, str], fields: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Canonical rows → API bodies in the API's field names, with empty values left out."""
+    wanted = [f for f in (fields or names.keys()) if f in names and f in contacts.columns]
+    selected = contacts.select(wanted)
+    bodies = []
+    for record in selected.iter_rows(named=True):
+        body: dict[str, Any] = {}
+        for canonical, value in record.items():
+            if value is None or value == [] or value == "":
+                continue
+            body[names[canonical]] = json.loads(value) if canonical == "metadata" else value
+        bodies.append(body)
+    return bodies
