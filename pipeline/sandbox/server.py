@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -101,6 +102,19 @@ class Emulator:
 
     def error_body(self, status: int, code: str, message: str) -> Any:
         raise NotImplementedError
+
+    def e164_of(self, record: dict[str, Any]) -> str:
+        """The E.164 number of a stored record (for reloading a saved store)."""
+        for name in ("e164_number", "phoneNumber", "phone"):
+            if record.get(name):
+                return str(record[name])
+        return ""
+
+    def save(self, path: Path) -> None:
+        self.store.save(path)
+
+    def load(self, path: Path) -> None:
+        self.store.load(path, self.e164_of)
 
     # -- dispatch ------------------------------------------------------------------
     def dispatch(self, request: Request) -> tuple[Reply, bool]:

@@ -1,0 +1,292 @@
+"""The ``contact-sync`` command: parse options, call ``pipeline.api``, map errors to exits.
+
+Exit codes (interface.md): 0 all good; 1 finished with invalid/duplicate/failed/skipped
+records; 2 usage or input error, nothing sent; 3 aborted (auth refused, remote
+unreachable, a guard tripped, lock held).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline import api
+from pipeline.config import Settings, build_settings, parse_pairs
+from pipeline.errors import AuthError, ContactSyncError, TargetError, TransientError
+from pipeline.progress import choose_progress
+from pipeline.report import human_summary
+from pipeline.secrets import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG_VALIDATE = """\b
+Examples:
+  contact-sync validate contacts.csv --report report.csv
+  contact-sync validate export.csv --default-region GB --max-invalid 5% --summary-json s.json
+"""
+EPILOG_PLAN = """\b
+Example:
+  export CONTACT_SYNC_API_KEY=...
+  contact-sync plan contacts.csv --target arnis --base-url https://acme.arnis.ai/api/v1 --report plan.csv
+"""
+EPILOG_SYNC = """\b
+Examples:
+  export CONTACT_SYNC_API_KEY=...
+  contact-sync sync contacts.csv --target arnis --base-url https://acme.arnis.ai/api/v1 --report out.csv
+  contact-sync sync --config nightly.toml --quiet
+"""
+
+
+def pipeline_options(func: F) -> F:
+    """Options shared by validate, plan and sync."""
+    decorators = [
+        click.argument("input", required=False),
+        click.option(
+            "--config",
+            "config",
+            type=click.Path(dir_okay=False),
+            help="TOML job file (flags win over it).",
+        ),
+        click.option(
+            "--default-region", help="ISO country for numbers without +country (default US)."
+        ),
+        click.option(
+            "--map",
+            "map_pairs",
+            multiple=True,
+            metavar="FIELD=COLUMN",
+            help="Map a CSV column to a contact field (repeatable).",
+        ),
+        click.option(
+            "--phone-preference",
+            multiple=True,
+            metavar="COLUMN",
+            help="Phone columns in the order to prefer them (repeatable).",
+        ),
+        click.option(
+            "--report", help="Per-row report: CSV, or JSON Lines when the path ends in .jsonl."
+        ),
+        click.option("--summary-json", help="Machine-readable totals."),
+        click.option(
+            "--rejects", help="The rejected records as read, plus error_code and error_message."
+        ),
+        click.option("--html-report", help="The run as one self-contained HTML page."),
+        click.option(
+            "--max-invalid", help="Abort (exit 3) if more than N or N% of records are invalid."
+        ),
+        click.option(
+            "--quiet",
+            "--no-progress",
+            "quiet",
+            is_flag=True,
+            default=None,
+            help="No progress bars.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def target_options(func: F) -> F:
+    """Options of plan and sync."""
+    decorators = [
+        click.option("--target", help="arnis, consuelo, dmchamp, oliai or zexa."),
+        click.option("--base-url", help="The API root, e.g. https://acme.arnis.ai/api/v1."),
+        click.option(
+            "--api-key-env",
+            help="Environment variable holding the key (default CONTACT_SYNC_API_KEY).",
+        ),
+        click.option(
+            "--option",
+            "option_pairs",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Target setting, e.g. workspace_id=ws_1.",
+        ),
+        click.option(
+            "--mode",
+            type=click.Choice(["upsert", "create-only", "update-only", "mirror"]),
+            help="Default upsert.",
+        ),
+        click.option(
+            "--max-deletes", help="Mirror mode refuses to delete more than N or N% (default 10%)."
+        ),
+        click.option(
+            "--chunk-size", type=int, help="Contacts per bulk request (capped by the target)."
+        ),
+        click.option("--concurrency", type=int, help="Requests in flight (default: the target's)."),
+        click.option(
+            "--rate-limit",
+            type=float,
+            help="Requests per minute (default: the documented limit; 0: off).",
+        ),
+        click.option("--state-dir", help="Journal and lock directory (default .contact-sync/)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _settings(params: dict[str, Any]) -> Settings:
+    cli = dict(params)
+    config = cli.pop("config", None)
+    cli["map"] = parse_pairs(cli.pop("map_pairs", ()), "--map")
+    cli["options"] = parse_pairs(cli.pop("option_pairs", ()), "--option")
+    cli["phone_preference"] = tuple(cli.pop("phone_preference", ()) or ())
+    return build_settings(cli, config)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"contact-sync: {redact(message)}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Every error becomes a message and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AuthError as exc:
+            _fail(
+                f"authentication refused: {exc}. Check the key in the environment variable "
+                "and that its scope allows reading and writing contacts.",
+                3,
+            )
+        except TransientError as exc:
+            _fail(
+                f"the target is unreachable after retries: {exc}. Nothing more was sent; "
+                "rerun later — a rerun continues safely.",
+                3,
+            )
+        except TargetError as exc:
+            _fail(f"the target refused the run: {exc}", 3)
+        except ContactSyncError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; a rerun continues safely", 3)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            _fail(
+                f"unexpected error ({type(exc).__name__}: {exc}); please report it. "
+                "A rerun continues safely.",
+                3,
+            )
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
+    settings = _settings(params)
+    result = command(settings, choose_progress(settings.quiet))
+    if not settings.quiet or result.exit_code != 0:
+        click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)
+    sys.exit(result.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="contact-sync")
+def main() -> None:
+    """Load contact CSV exports, correctly and fast, into calling and SMS platforms."""
+
+
+@main.command(epilog=EPILOG_VALIDATE)
+@pipeline_options
+@handle_errors
+def validate(**params: Any) -> None:
+    """Read, validate, normalize and dedupe INPUT offline (exit 0 clean, 1 problems)."""
+    _run(api.validate, params)
+
+
+@main.command(epilog=EPILOG_PLAN)
+@pipeline_options
+@target_options
+@handle_errors
+def plan(**params: Any) -> None:
+    """Diff INPUT against the target's contacts and report what sync would do."""
+    _run(api.plan, params)
+
+
+@main.command(epilog=EPILOG_SYNC)
+@pipeline_options
+@target_options
+@handle_errors
+def sync(**params: Any) -> None:
+    """Validate INPUT, diff it against the target and push the changes."""
+    _run(api.sync, params)
+
+
+@main.command(epilog="\b\nExample:\n  contact-sync targets")
+@handle_errors
+def targets() -> None:
+    """The targets and what each can do."""
+    from pipeline.targets_table import targets_table
+
+    click.echo(targets_table())
+
+
+@main.command(
+    epilog="\b\nExample:\n  contact-sync sandbox --target arnis --port 8750 --api-key demo-key"
+)
+@click.option("--target", required=True, help="Which API to emulate.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=0, type=int, help="0: any free port (the URL is printed).")
+@click.option("--api-key", help="The key the sandbox accepts (default: $CONTACT_SYNC_API_KEY).")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="Keep the contacts in this JSON file between runs.",
+)
+@click.option("--rate-limit", type=int, help="Requests per window, then 429 with Retry-After.")
+@click.option("--bulk-rate-limit", type=int, help="Bulk requests per window.")
+@click.option(
+    "--window", type=float, default=60.0, show_default=True, help="Rate-limit window, seconds."
+)
+@click.option("--fail-rate", type=float, default=0.0, help="Fraction of requests answered 503.")
+@click.option(
+    "--commit-fail-rate", type=float, default=0.0, help="Fraction of writes applied, then failed."
+)
+@click.option("--seed", type=int, default=0, help="Seed for the fault knobs.")
+@handle_errors
+def sandbox(**params: Any) -> None:
+    """Serve a local emulator of a target's API until interrupted."""
+    from pipeline import sandbox as sandboxes
+
+    key = params["api_key"] or os.environ.get("CONTACT_SYNC_API_KEY") or "sandbox-key"
+    faults = sandboxes.Faults(
+        seed=params["seed"],
+        rate_limit=params["rate_limit"],
+        bulk_rate_limit=params["bulk_rate_limit"],
+        window_seconds=params["window"],
+        transient_rate=params["fail_rate"],
+        commit_then_fail_rate=params["commit_fail_rate"],
+    )
+    store = sandboxes.Store(id_style=sandboxes.EMULATORS.get(params["target"], ("", "", "uuid"))[2])
+    db = Path(params["db"]) if params["db"] else None
+    running = sandboxes.start(
+        params["target"], key, faults=faults, host=params["host"], port=params["port"], store=store
+    )
+    if db and db.exists():
+        running.emulator.load(db)
+    click.echo(running.url, nl=True)
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if db:
+            running.emulator.save(db)
+        running.stop()

@@ -1,0 +1,260 @@
+"""Diff the checked file against the remote set → the plan frame.
+
+The plan has one row per input record (in input order) and, in mirror mode, one per
+remote contact the file lacks. ``action`` is what ``plan`` reports and ``sync``
+executes: ``create``, ``update``, ``unchanged``, ``delete``, ``skip``, ``invalid``,
+``duplicate``. A field counts as changed only when the file has a value for it (an empty
+cell never blanks a remote value). A remote opt-out is never undone; an opted-out remote
+contact is never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+
+from pipeline.errors import GuardError, UsageError
+from pipeline.targets.base import REMOTE_SCHEMA, Capabilities
+
+Mode = Literal["upsert", "create-only", "update-only", "mirror"]
+MODES: tuple[Mode, ...] = ("upsert", "create-only", "update-only", "mirror")
+
+PLAN_COLUMNS = (
+    "row",
+    "phone_input",
+    "e164",
+    "action",
+    "remote_id",
+    "changes",
+    "opt_out",
+    "error_code",
+    "error_message",
+)
+
+
+@dataclass(frozen=True)
+class DeleteLimit:
+    """``--max-deletes``: an absolute count, or a percentage of the remote set."""
+
+    count: int | None = None
+    percent: float | None = 10.0
+
+    @classmethod
+    def parse(cls, text: str) -> DeleteLimit:
+        text = text.strip()
+        try:
+            if text.endswith("%"):
+                return cls(percent=float(text[:-1]))
+            return cls(count=int(text), percent=None)
+        except ValueError as exc:
+            raise UsageError(f"--max-deletes takes N or N%, not {text!r}") from exc
+
+    def allowed(self, remote_total: int) -> int:
+        if self.count is not None:
+            return self.count
+        return math.floor(remote_total * (self.percent or 0.0) / 100.0)
+
+
+def plan_changes(
+    checked: pl.DataFrame,
+    remote: pl.DataFrame,
+    capabilities: Capabilities,
+    mode: Mode = "upsert",
+    max_deletes: DeleteLimit | None = None,
+) -> pl.DataFrame:
+    """The plan frame (see the module docstring)."""
+    fields = [f for f in capabilities.fields if f in checked.columns]
+    remote = remote.select([c for c in REMOTE_SCHEMA]).unique(
+        "e164", keep="first", maintain_order=True
+    )
+    joined = checked.join(
+        remote.rename({c: f"{c}_remote" for c in remote.columns if c not in ("e164",)}),
+        on="e164",
+        how="left",
+        maintain_order="left",
+    )
+    joined = joined.with_columns(_merged_metadata()).with_columns(
+        _changes(fields), _opt_out_needed(capabilities)
+    )
+    planned = joined.with_columns(_action(mode, capabilities)).with_columns(
+        pl.col("remote_id_remote").alias("remote_id")
+    )
+    planned = planned.with_columns(_skip_reason(mode, capabilities))
+    deletes = _deletes(checked, remote, mode)
+    if max_deletes is not None and mode == "mirror":
+        _guard_deletes(deletes, remote.height, max_deletes)
+    keep = [c for c in planned.columns if not c.endswith("_remote")]
+    return pl.concat([planned.select(keep), deletes], how="diagonal_relaxed")
+
+
+def _merged_metadata() -> pl.Expr:
+    both = pl.struct(pl.col("metadata"), pl.col("metadata_remote"))
+    merged = both.map_elements(_merge_json, return_dtype=pl.String)
+    return (
+        pl.when(pl.col("metadata").is_null() | pl.col("metadata_remote").is_null())
+        .then(
+            pl.coalesce(
+                pl.col("metadata").map_elements(_drop_nulls, return_dtype=pl.String),
+                pl.col("metadata_remote"),
+            )
+        )
+        .otherwise(merged)
+        .alias("metadata")
+    )
+
+
+def _drop_nulls(text: str) -> str | None:
+    values = {k: v for k, v in json.loads(text).items() if v is not None}
+    return json.dumps(values, sort_keys=True) if values else None
+
+
+def _merge_json(pair: dict[str, Any]) -> str:
+    remote = json.loads(pair["metadata_remote"])
+    local = {k: v for k, v in json.loads(pair["metadata"]).items() if v is not None}
+    return json.dumps({**remote, **local}, sort_keys=True)
+
+
+def _changed(field: str) -> pl.Expr:
+    local, remote = pl.col(field), pl.col(f"{field}_remote")
+    if field in ("tags", "lists"):
+        differs = local.list.sort() != remote.list.sort()
+        has_value = local.list.len() > 0
+    elif field == "metadata":
+        differs = local != remote
+        has_value = local.is_not_null()
+    else:
+        differs = local != remote
+        has_value = local.is_not_null() & (local != "")
+    return has_value & (remote.is_null() | differs.fill_null(True))
+
+
+def _changes(fields: list[str]) -> pl.Expr:
+    flags = [pl.when(_changed(f)).then(pl.lit(f)) for f in fields]
+    if not flags:
+        return pl.lit([], pl.List(pl.String)).alias("changes")
+    return pl.concat_list(flags).list.drop_nulls().alias("changes")
+
+
+def _opt_out_needed(capabilities: Capabilities) -> pl.Expr:
+    remote_out = pl.col("opted_out_remote").fill_null(False)
+    return (pl.col("opted_out").fill_null(False) & ~remote_out).alias("opt_out")
+
+
+def _action(mode: Mode, caps: Capabilities) -> pl.Expr:
+    status = pl.col("status")
+    exists = pl.col("remote_id_remote").is_not_null()
+    has_changes = pl.col("changes").list.len() > 0
+    may_create = mode != "update-only"
+    may_update = mode != "create-only"
+    cannot_opt_out = caps.opt_out == "none"
+    return (
+        pl.when(status != "valid")
+        .then(status)
+        .when(~exists & pl.col("opt_out") & pl.lit(cannot_opt_out))
+        .then(pl.lit("skip"))
+        .when(~exists)
+        .then(pl.lit("create" if may_create else "skip"))
+        .when(~has_changes & ~pl.col("opt_out"))
+        .then(pl.lit("unchanged"))
+        .when(pl.lit(not may_update))
+        .then(pl.lit("skip"))
+        .when(has_changes & pl.lit(not caps.can_update))
+        .then(pl.lit("skip"))
+        .when(pl.col("opt_out") & pl.lit(cannot_opt_out))
+        .then(pl.lit("skip"))
+        .otherwise(pl.lit("update"))
+        .alias("action")
+    )
+
+
+def _skip_reason(mode: Mode, caps: Capabilities) -> list[pl.Expr]:
+    skip = pl.col("action") == "skip"
+    exists = pl.col("remote_id").is_not_null()
+    reasons = (
+        pl.when(~exists & pl.col("opt_out"))
+        .then(
+            pl.lit(
+                "opted_out_in_file|the file marks this contact opted out and the target has no opt-out, so it is not created"
+            )
+        )
+        .when(~exists)
+        .then(pl.lit("not_in_remote|update-only mode: the contact does not exist on the target"))
+        .when(pl.lit(mode == "create-only"))
+        .then(
+            pl.lit(
+                "exists_remotely|create-only mode: the contact exists on the target and is left as it is"
+            )
+        )
+        .when(pl.lit(not caps.can_update) & (pl.col("changes").list.len() > 0))
+        .then(
+            pl.format(
+                "update_unsupported|the target cannot update contacts; changed: {}",
+                pl.col("changes").list.join(", "),
+            )
+        )
+        .otherwise(
+            pl.lit(
+                "opt_out_unsupported|the file marks this contact opted out and the target has no opt-out"
+            )
+        )
+    )
+    code = reasons.str.split_exact("|", 1)
+    return [
+        pl.when(skip)
+        .then(code.struct.field("field_0"))
+        .otherwise(pl.col("error_code"))
+        .alias("error_code"),
+        pl.when(skip)
+        .then(code.struct.field("field_1"))
+        .otherwise(pl.col("error_message"))
+        .alias("error_message"),
+    ]
+
+
+def _deletes(checked: pl.DataFrame, remote: pl.DataFrame, mode: Mode) -> pl.DataFrame:
+    """Mirror mode: remote contacts the file lacks (opted-out ones are kept)."""
+    if mode != "mirror":
+        return pl.DataFrame()
+    in_file = checked.filter(pl.col("e164").is_not_null())["e164"]
+    absent = remote.filter(~pl.col("e164").is_in(in_file.implode()))
+    opted_out = pl.col("opted_out").fill_null(False)
+    return absent.select(
+        pl.lit(None, pl.Int64).alias("row"),
+        pl.lit(None, pl.String).alias("phone_input"),
+        pl.col("e164"),
+        pl.when(opted_out).then(pl.lit("skip")).otherwise(pl.lit("delete")).alias("action"),
+        pl.col("remote_id"),
+        pl.when(opted_out).then(pl.lit("opted_out_remotely")).alias("error_code"),
+        pl.when(opted_out)
+        .then(
+            pl.lit("opted out on the target: kept, since deleting it would erase its suppression")
+        )
+        .alias("error_message"),
+    )
+
+
+def _guard_deletes(deletes: pl.DataFrame, remote_total: int, limit: DeleteLimit) -> None:
+    count = deletes.filter(pl.col("action") == "delete").height
+    allowed = limit.allowed(remote_total)
+    if count > allowed:
+        raise GuardError(
+            f"mirror mode would delete {count} of {remote_total} remote contacts, more than "
+            f"--max-deletes allows ({allowed}). Nothing was written. Check the file is complete, "
+            f"or raise the limit (e.g. --max-deletes {count})."
+        )
+
+
+def require_mode(mode: str, capabilities: Capabilities, target: str) -> Mode:
+    if mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "mirror" and not capabilities.can_list:
+        raise UsageError(
+            f"{target} cannot list its contacts, so mirror mode cannot know what to delete"
+        )
+    if mode == "mirror" and not capabilities.can_delete:
+        raise UsageError(f"{target} cannot delete contacts: mirror mode is not available")
+    return mode

@@ -1,0 +1,150 @@
+"""Everything the tool writes about a run: the per-row report, the rejects file, the
+summary JSON and the short human summary. Every cell that a spreadsheet would run as a
+formula is neutralised with a leading ``'`` (plain numbers and phone numbers excepted).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+REPORT_COLUMNS = (
+    "row",
+    "phone_input",
+    "e164",
+    "status",
+    "remote_id",
+    "error_code",
+    "error_message",
+)
+OK_STATUSES = frozenset(
+    {"valid", "created", "updated", "unchanged", "deleted", "create", "update", "delete"}
+)
+REJECT_STATUSES = ("invalid", "duplicate", "failed", "skipped", "skip")
+_FORMULA_START = ("=", "+", "-", "@")
+_PLAIN_NUMBER = r"^[0-9 +\-().]*$"
+_PLAN_STATUS = {"skip": "skip"}
+
+
+def neutralise(column: pl.Expr) -> pl.Expr:
+    """A cell starting like a formula gets a leading ``'`` unless it is a plain number."""
+    text = column.cast(pl.String)
+    risky = text.str.contains(r"^[=+\-@\t\r]") & ~text.str.contains(_PLAIN_NUMBER)
+    return pl.when(risky).then(pl.lit("'") + text).otherwise(text)
+
+
+def report_frame(results: pl.DataFrame) -> pl.DataFrame:
+    """The report's columns, in order, as text; one line per record."""
+    columns = [pl.col(c) if c in results.columns else pl.lit(None).alias(c) for c in REPORT_COLUMNS]
+    frame = results.select(columns)
+    return frame.select(neutralise(pl.col(c)).alias(c) for c in REPORT_COLUMNS)
+
+
+def write_report(results: pl.DataFrame, path: Path) -> None:
+    frame = report_frame(results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".jsonl":
+        typed = frame.with_columns(pl.col("row").cast(pl.Int64, strict=False))
+        typed.write_ndjson(path)
+    else:
+        frame.write_csv(path)
+
+
+def write_rejects(
+    raw: pl.DataFrame, headers: Sequence[str], results: pl.DataFrame, path: Path
+) -> int:
+    """The rejected records exactly as read (same header), plus error columns. Returns count."""
+    rejected = results.filter(pl.col("status").is_in(REJECT_STATUSES) & pl.col("row").is_not_null())
+    rows = raw.join(
+        rejected.select("row", "error_code", "error_message"),
+        on="row",
+        how="inner",
+        maintain_order="left",
+    )
+    cells = rows.drop("row").select(
+        neutralise(pl.col(c)).alias(c) for c in rows.columns if c != "row"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*headers, "error_code", "error_message"])
+        writer.writerows(cells.iter_rows())
+    return rows.height
+
+
+@dataclass
+class Summary:
+    """The figures of one run, for the human summary and ``--summary-json``."""
+
+    command: str
+    records: int
+    counts: dict[str, int]
+    error_codes: dict[str, int]
+    examples: dict[str, int]
+    exit_code: int
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "records": self.records,
+            "counts": self.counts,
+            "error_codes": self.error_codes,
+            "error_examples": self.examples,
+            "exit_code": self.exit_code,
+            "seconds": round(self.seconds, 3),
+            **self.extra,
+        }
+
+
+def summarise(
+    command: str, results: pl.DataFrame, seconds: float, extra: Mapping[str, Any] | None = None
+) -> Summary:
+    counts = dict(results.group_by("status").len().sort("status").iter_rows())
+    coded = results.filter(pl.col("error_code").is_not_null())
+    codes = (
+        coded.group_by("error_code")
+        .agg(pl.len(), pl.col("row").drop_nulls().first())
+        .sort(["len", "error_code"], descending=[True, False])
+    )
+    records = results.filter(pl.col("row").is_not_null()).height
+    exit_code = 0 if set(counts) <= OK_STATUSES else 1
+    return Summary(
+        command=command,
+        records=records,
+        counts={str(k): int(v) for k, v in counts.items()},
+        error_codes={str(c): int(n) for c, n, _ in codes.iter_rows()},
+        examples={str(c): int(r) for c, _, r in codes.iter_rows() if r is not None},
+        exit_code=exit_code,
+        seconds=seconds,
+        extra=dict(extra or {}),
+    )
+
+
+def write_summary_json(summary: Summary, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def human_summary(summary: Summary, report_path: Path | None = None) -> str:
+    """A few lines for stderr: counts by status, top error codes, time, where the report is."""
+    out = io.StringIO()
+    counts = ", ".join(
+        f"{n} {status}" for status, n in sorted(summary.counts.items(), key=lambda kv: -kv[1])
+    )
+    out.write(f"{summary.command}: {summary.records} records: {counts} ({summary.seconds:.2f}s)\n")
+    for code, n in list(summary.error_codes.items())[:5]:
+        example = summary.examples.get(code)
+        where = f" (e.g. row {example})" if example is not None else ""
+        out.write(f"  {code}: {n}{where}\n")
+    if report_path is not None:
+        out.write(f"  report: {report_path}\n")
+    return out.getvalue()

@@ -1,0 +1,213 @@
+"""Clean, normalize, validate and dedupe the contact frame: read → checked frame.
+
+The checked frame keeps every record (``row``) with ``e164``, ``status`` (``valid``,
+``invalid``, ``duplicate``), ``error_code`` (the first problem) and ``error_message``
+(all of them), plus the cleaned canonical fields that targets consume:
+``tags``/``lists`` as lists, ``opted_out`` as a boolean, ``metadata`` as JSON text and
+``name`` derived from first/last when absent (first/last split from ``name`` likewise).
+"""
+
+from __future__ import annotations
+
+import pandera.errors
+import polars as pl
+
+from pipeline.fields import METADATA_PREFIX
+from pipeline.phones import normalize_phones
+from schemas.contact import ERROR_CODES, ContactModel
+
+_TRUE_WORDS = ("true", "yes", "y", "1", "x", "opted out")
+#: the order in which problems are named; the first one found is the row's error_code
+_CHECK_ORDER = ("read", "phone", "email", "timezone", "language", "opted_out")
+_EMPTY_ERRORS = pl.DataFrame(
+    schema={
+        "row": pl.Int64,
+        "field": pl.String,
+        "error_code": pl.String,
+        "error_message": pl.String,
+    }
+)
+
+
+def check_contacts(
+    contacts: pl.DataFrame,
+    *,
+    default_region: str = "US",
+    read_errors: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The checked frame for a contact frame (see the module docstring)."""
+    phones = normalize_phones(
+        contacts["phone_input"], contacts.get_column("country", default=None), default_region
+    )
+    frame = contacts.with_columns(phones["e164"]).pipe(_clean_fields)
+    problems = pl.concat(
+        [
+            _read_problems(read_errors),
+            _phone_problems(contacts["row"], phones),
+            schema_problems(frame),
+        ]
+    )
+    return frame.pipe(_attach_problems, problems).pipe(_mark_duplicates).pipe(_finish_fields)
+
+
+def _clean_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col("opted_out").str.to_lowercase().str.strip_chars().alias("opted_out"),
+        pl.col("email").str.strip_chars(),
+    )
+
+
+def schema_problems(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every failing value of every row, in one lazy pandera pass."""
+    columns = ["row", *ERROR_CODES]
+    try:
+        ContactModel.validate(frame.select(columns), lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        return _problems_from_failure_cases(frame, exc.failure_cases)
+    return _EMPTY_ERRORS
+
+
+def _problems_from_failure_cases(frame: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+    cases = cases.filter(pl.col("index").is_not_null() & pl.col("column").is_in(list(ERROR_CODES)))
+    rows = frame["row"].gather(cases["index"].cast(pl.Int64))
+    value = pl.col("failure_case").cast(pl.String).str.slice(0, 80)
+    return cases.with_columns(rows.cast(pl.Int64).alias("row")).select(
+        pl.col("row"),
+        pl.col("column").alias("field"),
+        pl.col("column").replace_strict(ERROR_CODES, return_dtype=pl.String).alias("error_code"),
+        pl.format(
+            "{} '{}' {}",
+            pl.col("column"),
+            value,
+            pl.col("column").replace_strict(_REASONS, return_dtype=pl.String),
+        ).alias("error_message"),
+    )
+
+
+_REASONS = {
+    "email": "is not a valid email address",
+    "timezone": "is not an IANA time zone (e.g. America/New_York)",
+    "language": "is not a BCP 47 language tag (e.g. en-US, hi-IN)",
+    "opted_out": "is not a yes/no value (true, false, yes, no, 1, 0)",
+}
+
+
+def _phone_problems(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:
+    frame = pl.DataFrame({"row": rows.cast(pl.Int64)}).with_columns(
+        pl.lit("phone").alias("field"),
+        phones["phone_error"].alias("error_code"),
+        (pl.lit("phone: ") + phones["phone_message"]).alias("error_message"),
+    )
+    return frame.filter(pl.col("error_code").is_not_null())
+
+
+def _read_problems(read_errors: pl.DataFrame | None) -> pl.DataFrame:
+    if read_errors is None or read_errors.is_empty():
+        return _EMPTY_ERRORS
+    return read_errors.select(
+        pl.col("row").cast(pl.Int64),
+        pl.lit("read").alias("field"),
+        pl.col("error_code"),
+        pl.col("error_message"),
+    )
+
+
+def _attach_problems(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFrame:
+    order = pl.col("field").replace_strict(
+        {name: i for i, name in enumerate(_CHECK_ORDER)},
+        default=len(_CHECK_ORDER),
+        return_dtype=pl.Int32,
+    )
+    per_row = (
+        problems.sort(["row", order])
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("error_code").first(), pl.col("error_message").str.join("; "))
+    )
+    joined = frame.join(per_row, on="row", how="left", maintain_order="left")
+    return joined.with_columns(
+        pl.when(pl.col("error_code").is_null())
+        .then(pl.lit("valid"))
+        .otherwise(pl.lit("invalid"))
+        .alias("status")
+    )
+
+
+def _mark_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Among valid rows, the first of each E.164 wins; later ones are duplicates of it."""
+    first = (
+        frame.filter(pl.col("status") == "valid")
+        .group_by("e164", maintain_order=True)
+        .agg(pl.col("row").first().alias("first_row"))
+    )
+    joined = frame.join(first, on="e164", how="left", maintain_order="left")
+    is_dup = (pl.col("status") == "valid") & (pl.col("row") != pl.col("first_row"))
+    return joined.with_columns(
+        pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
+        pl.when(is_dup)
+        .then(pl.lit("duplicate_in_file"))
+        .otherwise(pl.col("error_code"))
+        .alias("error_code"),
+        pl.when(is_dup)
+        .then(
+            pl.format(
+                "same number {} as row {}, which is kept", pl.col("e164"), pl.col("first_row")
+            )
+        )
+        .otherwise(pl.col("error_message"))
+        .alias("error_message"),
+    ).drop("first_row")
+
+
+def _finish_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """Typed canonical fields for the targets: lists, booleans, names, metadata."""
+    metadata_columns = [c for c in frame.columns if c.startswith(METADATA_PREFIX)]
+    return frame.with_columns(
+        _split_list("tags"),
+        _split_list("lists"),
+        pl.col("opted_out").is_in(list(_TRUE_WORDS)).fill_null(False).alias("opted_out"),
+        _full_name(),
+        _first_name(),
+        _last_name(),
+        _metadata_json(metadata_columns),
+    ).drop(metadata_columns)
+
+
+def _split_list(column: str) -> pl.Expr:
+    items = pl.col(column).str.replace_all(",", ";").str.split(";")
+    cleaned = items.list.eval(pl.element().str.strip_chars()).list.eval(
+        pl.element().filter(pl.element() != "")
+    )
+    return (
+        pl.when(pl.col(column).is_null())
+        .then(pl.lit(None, pl.List(pl.String)))
+        .otherwise(cleaned)
+        .alias(column)
+    )
+
+
+def _full_name() -> pl.Expr:
+    joined = pl.concat_str(
+        [pl.col("first_name"), pl.col("last_name")], separator=" ", ignore_nulls=True
+    )
+    derived = pl.when(joined.str.strip_chars() == "").then(None).otherwise(joined)
+    return pl.coalesce(pl.col("name"), derived).alias("name")
+
+
+def _first_name() -> pl.Expr:
+    split = pl.col("name").str.strip_chars().str.splitn(" ", 2).struct.field("field_0")
+    return pl.coalesce(pl.col("first_name"), split).alias("first_name")
+
+
+def _last_name() -> pl.Expr:
+    split = pl.col("name").str.strip_chars().str.splitn(" ", 2).struct.field("field_1")
+    only_when_no_first = pl.when(pl.col("first_name").is_null()).then(split)
+    return pl.coalesce(pl.col("last_name"), only_when_no_first).alias("last_name")
+
+
+def _metadata_json(columns: list[str]) -> pl.Expr:
+    if not columns:
+        return pl.lit(None, pl.String).alias("metadata")
+    fields = [pl.col(c).alias(c[len(METADATA_PREFIX) :]) for c in columns]
+    struct = pl.struct(fields)
+    any_value = pl.any_horizontal([pl.col(c).is_not_null() for c in columns])
+    return pl.when(any_value).then(struct.struct.json_encode()).alias("metadata")
