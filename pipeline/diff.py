@@ -77,7 +77,10 @@ def plan_changes(
         how="left",
         maintain_order="left",
     )
-    joined = joined.with_columns(_merged_metadata()).with_columns(
+    has_metadata = "metadata" in fields and checked["metadata"].null_count() < checked.height
+    if has_metadata:
+        joined = joined.with_columns(_merged_metadata())
+    joined = joined.with_columns(
         _changes(fields), _opt_out_needed(capabilities)
     )
     planned = joined.with_columns(_action(mode, capabilities)).with_columns(
@@ -92,30 +95,24 @@ def plan_changes(
 
 
 def _merged_metadata() -> pl.Expr:
+    """The file's metadata keys over the remote ones (a key is never silently dropped)."""
     both = pl.struct(pl.col("metadata"), pl.col("metadata_remote"))
-    merged = both.map_elements(_merge_json, return_dtype=pl.String)
+    merged = both.map_elements(_merge_json, return_dtype=pl.String, skip_nulls=False)
     return (
-        pl.when(pl.col("metadata").is_null() | pl.col("metadata_remote").is_null())
-        .then(
-            pl.coalesce(
-                pl.col("metadata").map_elements(_drop_nulls, return_dtype=pl.String),
-                pl.col("metadata_remote"),
-            )
-        )
+        pl.when(pl.col("metadata").is_null())
+        .then(pl.col("metadata_remote"))
         .otherwise(merged)
         .alias("metadata")
     )
 
 
-def _drop_nulls(text: str) -> str | None:
-    values = {k: v for k, v in json.loads(text).items() if v is not None}
-    return json.dumps(values, sort_keys=True) if values else None
-
-
-def _merge_json(pair: dict[str, Any]) -> str:
-    remote = json.loads(pair["metadata_remote"])
+def _merge_json(pair: dict[str, Any]) -> str | None:
+    if pair["metadata"] is None:
+        return pair["metadata_remote"]  # type: ignore[no-any-return]
+    remote = json.loads(pair["metadata_remote"]) if pair["metadata_remote"] else {}
     local = {k: v for k, v in json.loads(pair["metadata"]).items() if v is not None}
-    return json.dumps({**remote, **local}, sort_keys=True)
+    merged = {**remote, **local}
+    return json.dumps(merged, sort_keys=True) if merged else None
 
 
 def _changed(field: str) -> pl.Expr:

@@ -1,0 +1,514 @@
+"""Read a contact CSV export into a raw frame: every cell a string, every record numbered.
+
+``read_table(source)`` returns a :class:`RawTable`. What it decides, and why:
+
+Bytes
+    ``"-"`` reads standard input. A missing file, a directory, an unreadable file and an
+    empty file raise :class:`~pipeline.errors.InputError` with a message naming the
+    problem. A gzip file (magic ``1f 8b``) is decompressed transparently: people do pass
+    ``contacts.csv.gz``. ZIP archives (including ``.xlsx``), old Excel ``.xls`` files and
+    PDFs are refused with a message saying to export the sheet as CSV.
+
+Encoding
+    A UTF-8 BOM means UTF-8 (``encoding == "utf-8-sig"``); a UTF-16 BOM, or a NUL byte in
+    every other position, means UTF-16 (``"utf-16"``). Otherwise strict UTF-8 is tried
+    first. When that fails the file is still read as UTF-8 (invalid sequences replaced
+    with U+FFFD, each record holding one flagged ``bad_encoding``) when it has a BOM or
+    when its valid multi-byte UTF-8 characters outnumber its invalid byte sequences: a
+    UTF-8 export with a few corrupted bytes. Otherwise the whole file is Windows-1252
+    (``"cp1252"``), or Latin-1 (``"latin-1"``) when it holds one of the five bytes
+    cp1252 leaves undefined. (A cp1252 file almost never contains a valid UTF-8
+    multi-byte sequence by accident, so the count separates the two cases well.)
+
+Binary data and NUL bytes
+    When more than 10% of the first 64 KiB of text (and more than 16 characters) are
+    control characters other than tab, CR and LF, the input is refused as binary. Below that, NUL bytes are removed from
+    the cells and every record that held one gets a ``bad_encoding`` row error; NUL
+    padding at the end of the file is dropped silently.
+
+Lines and records
+    Line endings may be ``\\r\\n``, ``\\n`` or ``\\r``, mixed. A quoted cell may span
+    lines; it is still one record. Blank lines (no characters at all) are not records
+    and are not counted; leading and trailing blank lines are ignored. A line holding
+    only delimiters (``,,,``) *is* a record with empty cells. ``row`` is the 1-based
+    record number after the header.
+
+Delimiter
+    An Excel ``sep=X`` first line is obeyed (and dropped). Otherwise each of ``,`` ``;``
+    tab ``|`` is tried on the first 64 KiB with a quote-aware parser; the winner splits
+    the header into more than one cell and gives the most records with the header's
+    cell count, then the most header cells; ties go to the earlier candidate, and a
+    one-column file gets ``,``.
+
+Header
+    The first record is the header. ``headers`` holds its cells exactly as read, except
+    that trailing empty header cells (a trailing delimiter on the header line) are
+    dropped, so ``len(headers) == frame.width - 1`` and ``headers[i]`` heads frame
+    column ``i + 1``. Frame column names are unique: a repeated name gets `` (2)``,
+    `` (3)``...; an empty name becomes ``column N`` (its 1-based position); a header
+    cell named ``row`` becomes ``row (2)`` so that it cannot collide with ``row``. A
+    header holding a phone number or an e-mail address is taken for a data row and
+    refused: the mapping needs column names, so the message asks for a header line.
+
+Cells
+    Cells are kept exactly as read (no stripping). A present but empty cell is ``""``;
+    a cell missing from a short record is null.
+
+Ragged records
+    Too few cells: padded with nulls, ``malformed_row``. Too many: the first cells are
+    kept; ``malformed_row`` names how many non-empty extra cells were dropped. Extra
+    cells that are all empty (a trailing delimiter) are dropped without an error: no
+    data is lost.
+
+Speed
+    A clean file goes through ``pl.read_csv`` (all columns String). It is proven clean,
+    not assumed: polars refuses records with too many cells, and fills short ones, so
+    the delimiters in the text are counted and must equal those between the cells plus
+    those inside them. Anything else (short records, blank lines in the middle, bare
+    ``\\r`` line endings, quoting polars rejects) is read by the ``csv`` module, with
+    the same results.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import itertools
+import os
+import re
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.errors import InputError
+from pipeline.fields import ROW
+from pipeline.progress import NullProgress, Progress
+
+MALFORMED_ROW = "malformed_row"
+BAD_ENCODING = "bad_encoding"
+
+DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_CHARS = 65536
+_SNIFF_RECORDS = 50
+_BINARY_SHARE = 0.10
+_BINARY_MIN = 16
+#: Stands in for a removed NUL byte until its record is known (a Unicode noncharacter).
+_NUL_MARK = "\ufffe"
+_REPLACEMENT = "\ufffd"
+_VISIBLE = re.compile(r"\S")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SEP_HINT = re.compile(r"\A[\"']?sep=(.)[\"']?[ \t]*(\r\n|\n|\r|\Z)", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"^\s*\+?[\d\s().\-/]{7,}\s*$")
+_EMAIL_LIKE = re.compile(r"^\s*[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}\s*$")
+
+_ERROR_SCHEMA = {ROW: pl.Int64, "error_code": pl.String, "error_message": pl.String}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The input as read: see the module docstring for every rule."""
+
+    frame: pl.DataFrame
+    headers: list[str]
+    encoding: str
+    delimiter: str
+    row_errors: pl.DataFrame
+
+
+def read_table(
+    source: str | os.PathLike[str],
+    *,
+    progress: Progress = NullProgress(),  # noqa: B008 (the interface)
+) -> RawTable:
+    """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`."""
+    raw = _read_bytes(source)
+    bar = progress.bar("read", total=len(raw), unit="B")
+    try:
+        table = _read(raw, _describe(source))
+        bar.update(len(raw))
+    finally:
+        bar.close()
+    return table
+
+
+# -- bytes ---------------------------------------------------------------------------
+
+
+def _describe(source: str | os.PathLike[str]) -> str:
+    return "standard input" if source == "-" else str(os.fspath(source))
+
+
+def _read_bytes(source: str | os.PathLike[str]) -> bytes:
+    if source == "-":
+        stdin = sys.stdin
+        if stdin is None:
+            raise InputError("cannot read standard input: there is none")
+        return stdin.buffer.read()
+    path = Path(os.fspath(source))
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory; give the path of a CSV file") from exc
+    except PermissionError as exc:
+        raise InputError(
+            f"{path}: permission denied; the file cannot be read by this user"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def _unwrap(raw: bytes, name: str) -> bytes:
+    """Decompress gzip; refuse the container formats people mistake for CSV."""
+    if raw.startswith(b"\x1f\x8b"):
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(
+                f"{name}: looks gzip-compressed but cannot be decompressed ({exc}); "
+                "check the file, or decompress it yourself (gunzip) and pass the CSV"
+            ) from exc
+    if raw.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise InputError(
+            f"{name}: is a ZIP archive or an Excel .xlsx workbook, not CSV; "
+            "export the sheet as CSV (Excel: File > Save As > CSV UTF-8) or unzip it first"
+        )
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(
+            f"{name}: is an old Excel .xls workbook, not CSV; "
+            "export the sheet as CSV (Excel: File > Save As > CSV UTF-8)"
+        )
+    if raw.startswith(b"%PDF"):
+        raise InputError(f"{name}: is a PDF document, not CSV")
+    return raw
+
+
+# -- text ----------------------------------------------------------------------------
+
+
+def _decode(raw: bytes) -> tuple[str, str, int]:
+    """(text, encoding name, number of invalid byte sequences replaced)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode_utf16(raw, "utf-16")
+    if raw.startswith(codecs.BOM_UTF8):
+        body, encoding = raw[len(codecs.BOM_UTF8) :], "utf-8-sig"
+    else:
+        body, encoding = raw, "utf-8"
+        utf16 = _utf16_without_bom(raw)
+        if utf16:
+            return _decode_utf16(raw, utf16)
+    try:
+        return body.decode("utf-8"), encoding, 0
+    except UnicodeDecodeError:
+        pass
+    text = body.decode("utf-8", "replace")
+    bad = text.count(_REPLACEMENT) - body.count(_REPLACEMENT.encode())
+    good = len(text) - len(text.encode("ascii", "ignore")) - text.count(_REPLACEMENT)
+    if encoding == "utf-8-sig" or good > bad:
+        return text, encoding, bad
+    try:
+        return raw.decode("cp1252"), "cp1252", 0
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1", 0
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    head = raw[:4096]
+    half = len(head) // 2
+    if half < 2:
+        return None
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if odd > 0.4 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.4 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _decode_utf16(raw: bytes, encoding: str) -> tuple[str, str, int]:
+    text = raw.decode(encoding, "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    bad = text.count(_REPLACEMENT)
+    return text, encoding, bad
+
+
+def _check_text(text: str, name: str) -> None:
+    sample = text[:_SAMPLE_CHARS].rstrip("\x00")
+    controls = len(_CONTROL.findall(sample))
+    if controls > _BINARY_MIN and controls > _BINARY_SHARE * len(sample):
+        raise InputError(
+            f"{name}: does not look like a CSV text file ({controls} control characters "
+            f"in the first {len(sample)}); give a CSV export of the contacts"
+        )
+
+
+def _trim(text: str) -> str:
+    """Drop NUL padding, leading blank lines and all but one trailing line end.
+
+    Returns ``text`` itself when there is nothing to drop (no copy of a big file).
+    """
+    end = len(text)
+    if text.endswith("\x00"):
+        end = len(text.rstrip("\x00"))
+    body_end = end
+    while body_end and text[body_end - 1] in "\r\n":
+        body_end -= 1
+    for ending in ("\r\n", "\n", "\r"):
+        if text.startswith(ending, body_end, end):
+            end = body_end + len(ending)
+            break
+    start = 0
+    if text.startswith(("\r", "\n")):
+        start = len(text) - len(text.lstrip("\r\n"))
+    return text if (start, end) == (0, len(text)) else text[start:end]
+
+
+def _sep_hint(text: str) -> tuple[str | None, str]:
+    match = _SEP_HINT.match(text)
+    if match and match.group(1) in DELIMITERS:
+        return match.group(1), text[match.end() :].lstrip("\r\n")
+    return None, text
+
+
+def _reader(text: str, delimiter: str) -> Iterator[list[str]]:
+    return csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        strict=False,
+    )
+
+
+def _sniff(text: str) -> str:
+    sample = text[:_SAMPLE_CHARS]
+    complete = len(sample) == len(text)
+    best, best_score = ",", (False, 0.0, 0)
+    for delimiter in DELIMITERS:
+        records = [r for r in itertools.islice(_reader(sample, delimiter), _SNIFF_RECORDS) if r]
+        if not complete and len(records) < _SNIFF_RECORDS:
+            records = records[:-1] or records  # the last one may be cut off
+        if not records:
+            continue
+        width = len(records[0])
+        rest = records[1:]
+        consistency = sum(len(r) == width for r in rest) / len(rest) if rest else 1.0
+        score = (width > 1, consistency, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# -- header --------------------------------------------------------------------------
+
+
+def _first_record(text: str, delimiter: str) -> list[str]:
+    """The first record, parsed from as short a prefix as will hold it."""
+    size = _SAMPLE_CHARS
+    while True:
+        records = list(itertools.islice(_reader(text[:size], delimiter), 2))
+        if len(records) == 2 or size >= len(text):
+            return records[0] if records else []
+        size *= 4
+
+
+def _header(first: list[str], name: str) -> list[str]:
+    header = list(first)
+    while header and header[-1] == "":
+        header.pop()
+    if not header:
+        raise InputError(
+            f"{name}: the header line is empty; the first line must name the columns, "
+            "e.g. phone,first_name,last_name"
+        )
+    for cell in header:
+        if _PHONE_LIKE.match(cell) or _EMAIL_LIKE.match(cell):
+            raise InputError(
+                f"{name}: the first line looks like data, not a header (it holds "
+                f"{cell.strip()!r}); add a header line naming the columns, "
+                "e.g. phone,first_name,last_name,email, and run again"
+            )
+    return header
+
+
+def unique_names(headers: list[str]) -> list[str]:
+    """Frame column names for ``headers``: unique, never empty, never ``row``."""
+    taken = {ROW}
+    names = []
+    for position, header in enumerate(headers, start=1):
+        clean = header.replace(_NUL_MARK, "")
+        base = clean if clean.strip() else f"column {position}"
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base} ({n})", n + 1
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+# -- records -------------------------------------------------------------------------
+
+
+@dataclass
+class _Parsed:
+    frame: pl.DataFrame  # without the row column
+    errors: list[tuple[int, str, str]]
+
+
+def _parse_fast(data: bytes, delimiter: str, first: list[str], names: list[str]) -> _Parsed | None:
+    """polars, when it provably reads the same records as the csv module; else None."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # bare CR line ends: polars knows LF only
+    padded = names + [f"\x00pad{i}" for i in range(len(first) - len(names))]
+    try:
+        frame = pl.read_csv(
+            data,
+            has_header=True,
+            separator=delimiter,
+            quote_char='"',
+            infer_schema=False,
+            empty_string_is_null=False,
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+            new_columns=padded,
+        )
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError):
+        return None
+    if frame.width != len(first) or not _all_cells_present(frame, data, first, delimiter):
+        return None
+    extra = padded[len(names) :]
+    if extra:
+        if frame.select(pl.any_horizontal(pl.col(extra) != "").any()).item():
+            return None
+        frame = frame.drop(extra)
+    return _Parsed(frame, [])
+
+
+def _all_cells_present(frame: pl.DataFrame, data: bytes, first: list[str], delimiter: str) -> bool:
+    """True when no record was short (polars pads short records silently).
+
+    Every record but a short one holds ``width - 1`` delimiters between its cells; the
+    other delimiters in the text are inside cells, which polars hands back. A blank line
+    (which polars reads as a record of empty cells) fails the count too.
+    """
+    if frame.width == 1:  # no delimiters to count; a blank line reads as ""
+        return frame.height == 0 or not frame.select((pl.col(frame.columns[0]) == "").any()).item()
+    inside = sum(cell.count(delimiter) for cell in first)
+    if frame.height:
+        counts = pl.all().str.count_matches(delimiter, literal=True).sum()
+        inside += int(frame.select(pl.sum_horizontal(counts)).item() or 0)
+    separators = (frame.width - 1) * (frame.height + 1)
+    return data.count(delimiter.encode()) == separators + inside
+
+
+def _parse_python(text: str, delimiter: str, width: int, names: list[str]) -> _Parsed:
+    limit = max(csv.field_size_limit(), len(text) + 1)
+    csv.field_size_limit(min(limit, sys.maxsize))
+    reader = _reader(text, delimiter)
+    next(reader, None)
+    records: list[list[str | None]] = []
+    errors: list[tuple[int, str, str]] = []
+    for record in reader:
+        if not record:
+            continue
+        row = len(records) + 1
+        records.append(_fit(record, width, row, errors))
+    columns = list(zip(*records, strict=True)) if records else [() for _ in names]
+    frame = pl.DataFrame(
+        {
+            name: pl.Series(name, column, dtype=pl.String)
+            for name, column in zip(names, columns, strict=True)
+        }
+    )
+    return _Parsed(frame, errors)
+
+
+def _fit(
+    record: list[str], width: int, row: int, errors: list[tuple[int, str, str]]
+) -> list[str | None]:
+    cells: list[str | None] = list(record)
+    count = len(record)
+    if count < width:
+        errors.append(
+            (row, MALFORMED_ROW, f"too few cells: {count} of {width}; the missing ones are empty")
+        )
+        return cells + [None] * (width - count)
+    if count > width:
+        dropped = sum(1 for cell in record[width:] if cell.strip())
+        if dropped:
+            errors.append(
+                (
+                    row,
+                    MALFORMED_ROW,
+                    f"too many cells: {count} for {width} columns; "
+                    f"{dropped} non-empty extra cell(s) dropped",
+                )
+            )
+        return cells[:width]
+    return cells
+
+
+def _flag_cells(frame: pl.DataFrame, mark: str, message: str) -> list[tuple[int, str, str]]:
+    if not frame.width or not frame.height:
+        return []
+    hit = pl.any_horizontal(pl.all().str.contains(mark, literal=True).fill_null(False))
+    rows = frame.select(hit.alias("hit")).to_series().arg_true() + 1
+    return [(int(r), BAD_ENCODING, message) for r in rows.to_list()]
+
+
+def _read(raw: bytes, name: str) -> RawTable:
+    if not raw:
+        raise InputError(f"{name}: the file is empty; it needs a header line and records")
+    raw = _unwrap(raw, name)
+    decoded, encoding, bad = _decode(raw)
+    _check_text(decoded, name)
+    text = _trim(decoded)
+    if not _VISIBLE.search(text):
+        raise InputError(f"{name}: the file is empty (only blank lines); it needs a header line")
+    nuls = text.count("\x00")
+    if nuls:
+        text = text.replace("\x00", _NUL_MARK)
+    hinted, text = _sep_hint(text)
+    delimiter = hinted or _sniff(text)
+    first = _first_record(text, delimiter)
+    headers = _header(first, name)
+    names = unique_names(headers)
+    parsed = _parse_fast(_utf8(raw, decoded, text, encoding, bad), delimiter, first, names)
+    if parsed is None:
+        parsed = _parse_python(text, delimiter, len(headers), names)
+    errors, frame = parsed.errors, parsed.frame
+    if bad:
+        message = f"invalid {encoding} bytes replaced with \ufffd"
+        errors += _flag_cells(frame, _REPLACEMENT, message)
+    if nuls:
+        errors += _flag_cells(frame, _NUL_MARK, "NUL bytes removed")
+        frame = frame.with_columns(pl.all().str.replace_all(_NUL_MARK, "", literal=True))
+        headers = [h.replace(_NUL_MARK, "") for h in headers]
+    frame = frame.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW), pl.all())
+    return RawTable(
+        frame=frame,
+        headers=headers,
+        encoding=encoding,
+        delimiter=delimiter,
+        row_errors=_error_frame(errors),
+    )
+
+
+def _utf8(raw: bytes, decoded: str, text: str, encoding: str, bad: int) -> bytes:
+    """``text`` as UTF-8: the input bytes themselves when they are exactly that."""
+    if text is decoded and not bad and encoding in ("utf-8", "utf-8-sig"):
+        return raw[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else raw
+    return text.encode("utf-8")
+
+
+def _error_frame(errors: list[tuple[int, str, str]]) -> pl.DataFrame:
+    frame = pl.DataFrame(errors, schema=_ERROR_SCHEMA, orient="row")
+    return frame.sort(ROW, maintain_order=True)
