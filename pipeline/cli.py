@@ -84,12 +84,12 @@ def pipeline_options(func: F) -> F:
         ),
         click.option(
             "--quiet",
-            "--no-progress",
             "quiet",
             is_flag=True,
             default=None,
-            help="No progress bars.",
+            help="No progress bars, and no summary unless something is wrong (for cron).",
         ),
+        click.option("--no-progress", "no_progress", is_flag=True, default=None, help="No progress bars."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -188,7 +188,7 @@ def handle_errors(func: F) -> F:
 
 def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
     settings = _settings(params)
-    result = command(settings, choose_progress(settings.quiet))
+    result = command(settings, choose_progress(settings.quiet or bool(params.get("no_progress"))))
     if not settings.quiet or result.exit_code != 0:
         click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)
     sys.exit(result.exit_code)

@@ -19,7 +19,7 @@ OUT = Path("out/demo")
 def _sync(url: str, report: Path, env: dict[str, str]) -> int:
     command = [sys.executable, "-m", "pipeline", "sync", str(SAMPLE), "--target", "arnis",
                "--base-url", url, "--report", str(report), "--summary-json", str(report.with_suffix(".json")),
-               "--state-dir", str(OUT / "state"), "--quiet"]
+               "--state-dir", str(OUT / "state"), "--no-progress"]
     print(f"$ contact-sync sync {SAMPLE} --target arnis --base-url {url} --report {report}", flush=True)
     done = subprocess.run(command, env=env, check=False)
     print(f"  exit code {done.returncode}; report: {report}\n", flush=True)

@@ -1,0 +1,92 @@
+"""The shipped samples through the real CLI: record accounting and phone agreement."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import phonenumbers
+import pytest
+
+from pipeline.sandbox import RunningSandbox
+from tests.conftest import Cli
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+MESSY = SAMPLES / "messy.csv"
+
+
+def records(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def reference_e164(cell: str, region: str) -> str:
+    try:
+        number = phonenumbers.parse(cell, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_messy_report_has_one_line_per_record_and_phonenumbers_e164(cli: Cli, tmp_path: Path) -> None:
+    report = tmp_path / "r.csv"
+    result = cli("validate", MESSY, "--report", report)
+    assert result.exit_code == 1, result.stderr
+    source = records(MESSY)
+    lines = records(report)
+    assert len(source) >= 200
+    assert [line["row"] for line in lines] == [str(i) for i in range(1, len(source) + 1)]
+    for record, line in zip(source, lines, strict=True):
+        cell = record["Mobile Phone"]
+        country = record["Country"].strip().upper()
+        region = country if len(country) == 2 else "US"
+        shown = line["phone_input"]
+        if cell.strip()[:1] in ("=", "+", "-", "@") and shown.startswith("'"):
+            shown = shown[1:]  # neutralised for spreadsheets (not a plain phone string)
+        assert shown.strip() == cell.strip()
+        assert line["e164"] == reference_e164(cell, region), (line["row"], cell, region)
+    statuses = {line["status"] for line in lines}
+    assert statuses == {"valid", "invalid", "duplicate"}
+
+
+def test_messy_sync_into_arnis_then_rerun_sends_no_write(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path
+) -> None:
+    arnis = sandbox_factory("arnis")
+    args = ["--target", "arnis", "--base-url", arnis.url, "--state-dir", tmp_path / "s"]
+    first = cli("sync", MESSY, *args, "--report", tmp_path / "1.csv")
+    assert first.exit_code == 1, first.stderr
+    lines = records(tmp_path / "1.csv")
+    assert len(lines) == len(records(MESSY))
+    created = [line for line in lines if line["status"] == "created"]
+    assert created and all(arnis.store.find_e164(line["e164"]) for line in created)
+    assert len(arnis.store.contacts) == len(created)
+    assert {line["status"] for line in lines} <= {"created", "invalid", "duplicate"}
+    opted = [line["e164"] for r, line in zip(records(MESSY), lines, strict=True)
+             if line["status"] == "created" and r["Opted Out"].strip().lower() in ("true", "yes", "1", "y")]
+    assert opted and all(arnis.store.find_e164(e164)["opted_out"] is True for e164 in opted)  # type: ignore[index]
+    writes = arnis.store.writes()
+    second = cli("sync", MESSY, *args, "--report", tmp_path / "2.csv")
+    assert second.exit_code == 1
+    assert arnis.store.writes() == writes
+    again = records(tmp_path / "2.csv")
+    assert [line["status"] for line in again] == [
+        "unchanged" if line["status"] == "created" else line["status"] for line in lines
+    ]
+
+
+def test_clean_sample_validates_with_exit_0(cli: Cli) -> None:
+    result = cli("validate", SAMPLES / "contacts.csv")
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("layout", sorted(p.name for p in (SAMPLES / "layouts").glob("*.csv")))
+def test_every_export_layout_maps_without_map_flags(cli: Cli, layout: str, tmp_path: Path) -> None:
+    report = tmp_path / "r.csv"
+    result = cli("validate", SAMPLES / "layouts" / layout, "--report", report)
+    assert result.exit_code in (0, 1), result.stderr
+    lines = records(report)
+    assert sum(line["status"] == "valid" for line in lines) >= 10
