@@ -260,7 +260,7 @@ def _by_key(
 ) -> pl.DataFrame:
     """Apply ``step`` to each group of rows sharing ``column``'s value; concat the results."""
     if frame.height == 0:
-        return step(frame, "")
+        return _status(frame, INVALID)
     parts = frame.partition_by(column, as_dict=True, maintain_order=False)
     return pl.concat([step(part, str(key[0])) for key, part in parts.items()], how="diagonal")
 
@@ -277,21 +277,6 @@ def tokenize(frame: pl.DataFrame) -> pl.DataFrame:
         plus=pl.col("_main").str.starts_with("+"),
         d=pl.col("_main").str.replace_all("[^0-9]", ""),
     ).drop("_main")
-
-
-def _undecidable(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows outside the grammar: invalid when phonenumbers surely rejects them, else defer.
-
-    phonenumbers needs at least two decimal digits (``_VALID_PHONE_NUMBER``) and at most
-    ``_MAX_INPUT_STRING_LENGTH`` characters; polars' ``\\d`` is a superset of Python's.
-    """
-    text = pl.col("input")
-    hopeless = (text.str.len_chars() > _MAX_INPUT) | (text.str.count_matches(r"\d") < _MIN_NSN)
-    return frame.with_columns(
-        status=pl.when(hopeless).then(pl.lit(INVALID)).otherwise(pl.lit(DEFER)),
-        reason=pl.when(hopeless).then(pl.lit("it is not a phone number")),
-        e164=pl.lit(None, pl.String),
-    )
 
 
 # ----------------------------------------------------------------------------- country code
@@ -313,14 +298,6 @@ def _from_plus(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = _country_code(frame, "d")
     found, retry = _split(frame, frame["cc"].is_not_null())
     return _with_main_key(found), retry.drop("cc", "nnn")
-
-
-def _from_idd(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows whose international prefix was stripped into ``nnn``: country code or invalid."""
-    frame = _country_code(frame.with_columns(_x=pl.col("nnn")), "_x").drop("_x")
-    short = frame["nnn"].is_null()  # placeholder to keep the shape; replaced below
-    del short
-    return frame
 
 
 def _national(part: pl.DataFrame, region: str) -> pl.DataFrame:
@@ -345,7 +322,7 @@ def _strip_idd(part: pl.DataFrame, meta: Meta) -> pl.DataFrame:
     matched = pl.col("d").str.extract(f"^(?:{meta.idd})", 0)
     after = pl.col("d").str.slice(matched.str.len_bytes())
     stripped = matched.is_not_null() & ~after.str.starts_with("0")
-    return part.with_columns(idd=stripped, nnn=pl.when(stripped).then(after).otherwise("d"))
+    return part.with_columns(idd=stripped, nnn=pl.when(stripped).then(after).otherwise(pl.col("d")))
 
 
 def _after_idd(frame: pl.DataFrame) -> pl.DataFrame:
@@ -473,7 +450,7 @@ def decide(keys: pl.DataFrame) -> pl.DataFrame:
     resolved = pl.concat([found, sides], how="diagonal")
     done = resolved.filter(pl.col("status").is_not_null()).select(_OUT)
     todo = resolved.filter(pl.col("status").is_null())
-    finished = _by_key(todo, "mkey", _finish).select(_OUT) if todo.height else done.clear()
+    finished = _by_key(todo, "mkey", _finish).select(_OUT)
     return pl.concat([done, finished])
 
 
@@ -501,23 +478,23 @@ def fast_e164(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
     )
     answers = decide(keys)
     joined = frame.join(answers, on="key", how="left", maintain_order="left")
-    rest = _undecidable(joined.filter(pl.col("status").is_null()).drop(_OUT[1:]))
-    del rest
-    return _assemble(joined)
+    return _settle_rest(joined.select("input", "status", "reason", "e164"))
 
 
-def _assemble(joined: pl.DataFrame) -> pl.DataFrame:
-    undecided = pl.col("status").is_null()
+def _settle_rest(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows outside the grammar: invalid when phonenumbers surely rejects them, else defer.
+
+    phonenumbers needs at least two decimal digits (``_VALID_PHONE_NUMBER``) and at most
+    ``_MAX_INPUT_STRING_LENGTH`` characters; polars' ``\\d`` is a superset of Python's.
+    """
+    rows = frame.with_row_index("_i").filter(pl.col("status").is_null())
     text = pl.col("input")
     hopeless = (text.str.len_chars() > _MAX_INPUT) | (text.str.count_matches(r"\d") < _MIN_NSN)
-    status = (
-        pl.when(~undecided)
-        .then(pl.col("status"))
-        .when(hopeless)
-        .then(pl.lit(INVALID))
-        .otherwise(pl.lit(DEFER))
+    rows = rows.select(
+        "_i",
+        status=pl.when(hopeless).then(pl.lit(INVALID)).otherwise(pl.lit(DEFER)),
+        reason=pl.when(hopeless).then(pl.lit("it is not a phone number")),
     )
-    reason = pl.when(~undecided).then(pl.col("reason")).when(hopeless).then(
-        pl.lit("it is not a phone number")
-    )
-    return joined.select(status.alias("status"), reason.alias("reason"), pl.col("e164"))
+    status = frame["status"].scatter(rows["_i"], rows["status"])
+    reason = frame["reason"].scatter(rows["_i"], rows["reason"])
+    return pl.DataFrame({"status": status, "reason": reason, "e164": frame["e164"]})

@@ -173,6 +173,18 @@ def test_update_sends_only_the_changed_fields(sandbox: RunningSandbox) -> None:
     assert target.lookup(["+14155550000"])["last_name"].to_list() == [None]
 
 
+def test_update_applies_an_opt_out_and_never_undoes_one(sandbox: RunningSandbox) -> None:
+    target = _target(sandbox.url)
+    remote_id = target.create(_contacts(1))["remote_id"][0]
+    opting_out = target.update(_plan_rows(remote_id, ["opted_out"], opted_out=True))
+    assert opting_out["status"].to_list() == ["updated"]
+    assert _stored(sandbox, "+14155550000")["do_not_disturb"] is True
+    opting_in = target.update(_plan_rows(remote_id, ["opted_out"], opted_out=False))
+    assert opting_in["status"].to_list() == ["skipped"]
+    assert opting_in["error_code"].to_list() == ["update_unsupported"]
+    assert _stored(sandbox, "+14155550000")["do_not_disturb"] is True
+
+
 def test_update_of_a_missing_contact_fails_with_the_server_message(
     sandbox: RunningSandbox,
 ) -> None:

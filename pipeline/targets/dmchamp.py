@@ -69,7 +69,7 @@ DEFAULTED = ("first_name", "last_name", "email")
 
 class Dmchamp(Target):
     name = "dmchamp"
-    auth = Auth(header="apiKey")
+    auth = Auth(query="apiKey")
     capabilities = Capabilities(
         can_list=False,
         bulk_create=1,
