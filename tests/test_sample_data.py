@@ -31,7 +31,9 @@ def reference_e164(cell: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def test_messy_report_has_one_line_per_record_and_phonenumbers_e164(cli: Cli, tmp_path: Path) -> None:
+def test_messy_report_has_one_line_per_record_and_phonenumbers_e164(
+    cli: Cli, tmp_path: Path
+) -> None:
     report = tmp_path / "r.csv"
     result = cli("validate", MESSY, "--report", report)
     assert result.exit_code == 1, result.stderr
@@ -65,8 +67,12 @@ def test_messy_sync_into_arnis_then_rerun_sends_no_write(
     assert created and all(arnis.store.find_e164(line["e164"]) for line in created)
     assert len(arnis.store.contacts) == len(created)
     assert {line["status"] for line in lines} <= {"created", "invalid", "duplicate"}
-    opted = [line["e164"] for r, line in zip(records(MESSY), lines, strict=True)
-             if line["status"] == "created" and r["Opted Out"].strip().lower() in ("true", "yes", "1", "y")]
+    opted = [
+        line["e164"]
+        for r, line in zip(records(MESSY), lines, strict=True)
+        if line["status"] == "created"
+        and r["Opted Out"].strip().lower() in ("true", "yes", "1", "y")
+    ]
     assert opted and all(arnis.store.find_e164(e164)["opted_out"] is True for e164 in opted)  # type: ignore[index]
     writes = arnis.store.writes()
     second = cli("sync", MESSY, *args, "--report", tmp_path / "2.csv")

@@ -101,20 +101,40 @@ class Arnis(Target):
             if exc.status in (401, 403):
                 raise
 
-    def _create_one(self, contact: dict[str, Any]) -> Outcome:
+    def _create_one(self, contact: dict[str, Any], attempts: int = 3) -> Outcome:
+        """One create after a batch left this contact missing; ambiguous failures are
+        checked by a read-back before anything is sent again."""
         body = payloads(pl.DataFrame([contact]), WRITE_NAMES)[0]
-        try:
-            created = self.client.request_json("POST", "/contacts", json_body=body)
-        except ConflictError:
-            again = self.lookup([contact["e164"]])
-            if again.height:
-                return Outcome(contact["row"], "created", again["remote_id"][0])
-            return Outcome(
-                contact["row"], "failed", None, "conflict", "arnis says the phone exists"
-            )
-        except TargetError as exc:
-            return failure_outcome(contact["row"], exc)
-        return Outcome(contact["row"], "created", str(created["id"]))
+        for _ in range(attempts):
+            try:
+                created = self.client.request_json("POST", "/contacts", json_body=body)
+            except (AmbiguousWriteError, ConflictError) as exc:
+                landed = self._landed_id(contact["e164"])
+                if landed is not None:
+                    return Outcome(contact["row"], "created", landed)
+                if isinstance(exc, ConflictError):
+                    return failure_outcome(contact["row"], exc)
+                continue
+            except TargetError as exc:
+                return failure_outcome(contact["row"], exc)
+            return Outcome(contact["row"], "created", str(created["id"]))
+        return Outcome(
+            contact["row"],
+            "failed",
+            None,
+            "failed",
+            "gave up: the create kept failing and did not land",
+        )
+
+    def _landed_id(self, e164: str) -> str | None:
+        """The id of the contact with this number, searched on the server side."""
+        body = self.client.request_json(
+            "GET", "/contacts", params={"search": e164, "per_page": 100}
+        )
+        for item in (body or {}).get("items", []):
+            if item.get("e164_number") == e164:
+                return str(item["id"])
+        return None
 
     def update(self, contacts: pl.DataFrame) -> pl.DataFrame:
         return outcomes_frame(
