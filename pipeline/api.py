@@ -168,10 +168,35 @@ def _remote_set(target: Target, checked: pl.DataFrame) -> pl.DataFrame:
     return target.lookup(numbers) if numbers else pl.DataFrame(schema=REMOTE_SCHEMA)
 
 
+def _with_journaled_opt_outs(
+    remote: pl.DataFrame, target: Target, journal: Journal
+) -> pl.DataFrame:
+    """Where the API cannot show opt-outs, the numbers this tool opted out count as opted out."""
+    if target.capabilities.opt_out_readable:
+        return remote
+    numbers = sorted(journal.opted_out_numbers())
+    return remote.with_columns(
+        (pl.col("opted_out").fill_null(False) | pl.col("e164").is_in(numbers)).alias("opted_out")
+    )
+
+
+def _record_opt_outs(results: pl.DataFrame, journal: Journal) -> None:
+    landed = pl.col("status").is_in(["created", "updated", "unchanged"])
+    numbers = results.filter(pl.col("opt_out").fill_null(False) & landed)["e164"].to_list()
+    if numbers:
+        journal.record("opted_out", numbers=numbers)
+
+
+def _journal(settings: Settings, target: Target) -> Journal:
+    return Journal(Path(settings.state_dir), state_key(target.name, target.settings.base_url))
+
+
 def _planned(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFrame:
     mode = require_mode(settings.mode, target.capabilities, target.name)
     _guard_invalid(settings, loaded.checked)
-    remote = _remote_set(target, loaded.checked)
+    remote = _with_journaled_opt_outs(
+        _remote_set(target, loaded.checked), target, _journal(settings, target)
+    )
     limit = DeleteLimit.parse(settings.max_deletes)
     return plan_changes(loaded.checked, remote, target.capabilities, mode, limit)
 
@@ -209,6 +234,7 @@ def sync(settings: Settings, progress: Progress | None = None) -> RunResult:
             journal = Journal(state_dir, key)
             journal.record("plan", counts=dict(planned.group_by("action").len().iter_rows()))
             results = execute_plan(planned, target)
+            _record_opt_outs(results, journal)
             journal.record("done", counts=dict(results.group_by("status").len().iter_rows()))
     finally:
         target.close()

@@ -100,3 +100,21 @@ class Journal:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+    def events(self, event: str) -> list[dict[str, Any]]:
+        """Every recorded line of one kind (a torn last line, from a crash, is skipped)."""
+        if not self.path.exists():
+            return []
+        found = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and data.get("event") == event:
+                found.append(data)
+        return found
+
+    def opted_out_numbers(self) -> set[str]:
+        """Numbers this tool opted out on the target (for targets that cannot show them)."""
+        return {n for e in self.events("opted_out") for n in e.get("numbers", [])}

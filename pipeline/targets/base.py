@@ -80,6 +80,9 @@ class Capabilities:
     default_base_url: str | None = None
     required_options: tuple[str, ...] = ()
     notes: str = ""
+    #: False when the API takes opt-outs but cannot show them back (consuelo's DNC list):
+    #: the journal in --state-dir then remembers which numbers were opted out.
+    opt_out_readable: bool = True
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class Consuelo(Target):
         can_delete=True,
         bulk_delete=1,
         opt_out="POST /dnc (workspace do-not-call list, not readable back)",
+        opt_out_readable=False,
         lists="none",
         page_size=100,
         rate_limit=None,
