@@ -80,9 +80,7 @@ def plan_changes(
     has_metadata = "metadata" in fields and checked["metadata"].null_count() < checked.height
     if has_metadata:
         joined = joined.with_columns(_merged_metadata())
-    joined = joined.with_columns(
-        _changes(fields), _opt_out_needed(capabilities)
-    )
+    joined = joined.with_columns(_changes(fields), _opt_out_needed(capabilities))
     planned = joined.with_columns(_action(mode, capabilities)).with_columns(
         pl.col("remote_id_remote").alias("remote_id")
     )
@@ -108,7 +106,7 @@ def _merged_metadata() -> pl.Expr:
 
 def _merge_json(pair: dict[str, Any]) -> str | None:
     if pair["metadata"] is None:
-        return pair["metadata_remote"]  # type: ignore[no-any-return]
+        return pair["metadata_remote"]
     remote = json.loads(pair["metadata_remote"]) if pair["metadata_remote"] else {}
     local = {k: v for k, v in json.loads(pair["metadata"]).items() if v is not None}
     merged = {**remote, **local}
