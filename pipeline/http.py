@@ -18,6 +18,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,27 +59,55 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """Spaces request starts at least ``60 / per_minute`` seconds apart (thread-safe).
+    """At most ``per_minute`` request starts in any sliding 60-second window (thread-safe).
 
-    ``pause(seconds)`` holds every caller back, e.g. after a ``Retry-After``.
+    This is how the targets count, so a burst up to the limit goes at once and the next
+    request waits exactly until the oldest one leaves the window: a long run takes the
+    minimum time the limit allows. ``pause(seconds)`` holds every caller back, e.g.
+    after a ``Retry-After``.
     """
 
-    def __init__(self, per_minute: float | None) -> None:
-        self.interval = 60.0 / per_minute if per_minute else 0.0
+    def __init__(
+        self,
+        per_minute: float | None,
+        *,
+        window: float = 60.0,
+        margin: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.capacity = max(1, int(per_minute)) if per_minute else 0
+        self.window = window
+        self.margin = margin
+        self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
-        self._next = 0.0
+        self._starts: deque[float] = deque()
+        self._paused_until = 0.0
 
     def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
+        while True:
+            with self._lock:
+                wait = self._wait_needed(self._clock())
+                if wait <= 0:
+                    if self.capacity:
+                        self._starts.append(self._clock())
+                    return
+            self._sleep(wait)
+
+    def _wait_needed(self, now: float) -> float:
+        wait = self._paused_until - now
+        if not self.capacity:
+            return wait
+        while self._starts and now - self._starts[0] >= self.window + self.margin:
+            self._starts.popleft()
+        if len(self._starts) >= self.capacity:
+            wait = max(wait, self._starts[0] + self.window + self.margin - now)
+        return wait
 
     def pause(self, seconds: float) -> None:
         with self._lock:
-            self._next = max(self._next, time.monotonic() + seconds)
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
 def parse_retry_after(value: str | None) -> float | None:

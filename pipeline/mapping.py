@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -224,7 +224,25 @@ ALIASES: Final[dict[str, frozenset[str]]] = {
         "Call Opt Out",
         "Phone Opt Out",
     ),
-    "notes": _keys("Notes", "Note", "Description", "Comments", "Comment", "Remarks", "Notizen"),
+    "notes": _keys(
+        "Notes",
+        "Note",
+        "Description",
+        "Comments",
+        "Comment",
+        "Remarks",
+        "Notizen",
+        "Notiz",
+        "Bemerkung",
+        "Bemerkungen",
+        "Anmerkungen",
+        "Kommentar",
+        "Remarques",
+        "Commentaire",
+        "Notas",
+        "Comentarios",
+        "Observaciones",
+    ),
     "external_id": _keys(
         "External ID",
         "ID",
@@ -247,6 +265,7 @@ ALIASES: Final[dict[str, frozenset[str]]] = {
         "Land",
         "País",
         "Pays",
+        "CC",
     ),
 }
 
@@ -258,7 +277,10 @@ _PHONE_WORDS: Final = frozenset(
 _NOT_A_NUMBER: Final = frozenset(
     {"type", "label", "ext", "extension", "opt", "opted", "optout", "optin", "dnc",
      "status", "verified", "valid", "validated", "country", "code", "carrier", "consent",
-     "count", "preference", "preferred", "kind", "id", "source", "date", "time", "format"}
+     "count", "preference", "preferred", "kind", "id", "source", "date", "time", "format",
+     "call", "calls", "called", "last", "attempts", "duration", "minutes", "is", "has",
+     "app", "device", "os", "model", "brand", "provider", "network", "region", "prefix",
+     "linetype", "owner", "confirmed", "bounced"}
 )  # fmt: skip
 _EMAIL_MARKERS: Final = frozenset(
     {"type", "label", "opt", "opted", "optout", "optin", "unsubscribed", "bounce",
@@ -270,7 +292,7 @@ _EMAIL_MARKERS: Final = frozenset(
 _PHONE_RANKS: Final[tuple[tuple[int, frozenset[str]], ...]] = (
     (0, frozenset({"mobile", "mobil", "cell", "cellphone", "cellular", "celular", "handy",
                    "movil", "portable", "whatsapp", "msisdn", "mobilephone"})),
-    (4, frozenset({"other", "assistant", "assistants", "car", "radio", "tty", "tdd",
+    (4, frozenset({"other", "assistant", "assistants", "asst", "car", "radio", "tty", "tdd",
                    "callback", "pager", "alternate", "alt", "secondary", "spouse",
                    "emergency", "fax"})),
     (2, frozenset({"work", "business", "office", "company", "job", "arbeit", "trabajo",
@@ -408,7 +430,7 @@ def _phone_columns(
         return ([chosen[PHONE]] if chosen[PHONE] else []), False
     auto = [c for c in free if _phone_like(c)]
     auto.sort(key=_phone_rank)  # stable: file order within a rank
-    preferred = [_find_column(columns, c, "--phone-preference") for c in preference or ()]
+    preferred = [_find_column(columns, c, "phone preference") for c in preference or ()]
     ordered = list(dict.fromkeys(preferred + auto))
     exact = bool(ordered) and key(ordered[0]) == PHONE
     return ordered, not (exact or bool(preferred))
@@ -424,7 +446,9 @@ def _resolve_overrides(columns: list[str], overrides: Mapping[str, str]) -> dict
                 + ", ".join(CANONICAL_FIELDS)
                 + f", or {METADATA_PREFIX}KEY for a metadata entry"
             )
-        resolved[fieldname] = _find_column(columns, column, f"--map {fieldname}") if column else ""
+        resolved[fieldname] = (
+            _find_column(columns, column, f"--map {fieldname}={column}") if column else ""
+        )
     return resolved
 
 
@@ -438,8 +462,7 @@ def _find_column(columns: list[str], wanted: str, option: str) -> str:
     if len(folded) == 1:
         return folded[0]
     raise InputError(
-        f"{option}={wanted}: the file has no column {wanted!r}; its columns are: "
-        + _quoted(columns)
+        f"{option}: the file has no column {wanted!r}; its columns are: " + _quoted(columns)
     )
 
 
@@ -458,21 +481,10 @@ def _no_phone_message(columns: list[str]) -> str:
 
 def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
     """row, phone_input, phone_column, every other canonical field, metadata.KEY columns."""
-    none: list[pl.Expr] = [pl.lit(None, dtype=pl.String)]
-    present = [
-        (pl.col(c).str.strip_chars().str.len_chars() > 0).fill_null(False)
-        for c in mapping.phone_columns
-    ]
-    phone_input = pl.coalesce(
-        [pl.when(ok).then(pl.col(c)) for ok, c in zip(present, mapping.phone_columns, strict=True)]
-        or none
-    )
-    phone_column = pl.coalesce(
-        [pl.when(ok).then(pl.lit(c)) for ok, c in zip(present, mapping.phone_columns, strict=True)]
-        or none
-    )
+    col = _columns(table.frame)
+    phone_input, phone_column = _phone_choice(table.frame.columns, mapping, col)
     exprs: list[pl.Expr] = [
-        pl.col(ROW).cast(pl.Int64),
+        col(ROW).cast(pl.Int64),
         phone_input.cast(pl.String).alias(PHONE_INPUT),
         phone_column.cast(pl.String).alias(PHONE_COLUMN),
     ]
@@ -480,13 +492,71 @@ def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
         if name == PHONE:
             continue
         column = mapping.fields.get(name)
-        value = _clean(pl.col(column)) if column else pl.lit(None, dtype=pl.String)
+        value = _clean(col(column)) if column else pl.lit(None, dtype=pl.String)
         if name == "country" and column:
             value = country_code(value)
         exprs.append(value.alias(name))
     for meta, column in mapping.metadata.items():
-        exprs.append(_clean(pl.col(column)).alias(METADATA_PREFIX + meta))
+        exprs.append(_clean(col(column)).alias(METADATA_PREFIX + meta))
     return table.frame.select(exprs)
+
+
+def _phone_choice(
+    columns: list[str], mapping: ColumnMapping, col: Callable[[str], pl.Expr]
+) -> tuple[pl.Expr, pl.Expr]:
+    """(the chosen cell, its column name): the non-empty candidate with the lowest key.
+
+    The key is the candidate's place in ``phone_columns``; when the phone columns were
+    guessed, a candidate's label column (Google's ``Phone 2 - Label`` = ``Mobile``)
+    ranks it first by the label's kind, row by row.
+    """
+    candidates = mapping.phone_columns
+    if not candidates:
+        none = pl.lit(None, dtype=pl.String)
+        return none, none
+    slots = len(candidates)
+    keys = []
+    for position, name in enumerate(candidates):
+        present = (col(name).str.strip_chars().str.len_chars() > 0).fill_null(False)
+        label = _label_column(name, columns) if PHONE in mapping.guessed else None
+        rank = _label_rank(col(label), _phone_rank(name)) if label else pl.lit(0)
+        keys.append(pl.when(present).then(rank * slots + position))
+    best = pl.min_horizontal(keys)
+    chosen = [pl.when(k == best).then(col(c)) for k, c in zip(keys, candidates, strict=True)]
+    named = [pl.when(k == best).then(pl.lit(c)) for k, c in zip(keys, candidates, strict=True)]
+    return pl.coalesce(chosen), pl.coalesce(named)
+
+
+def _label_column(value_column: str, columns: list[str]) -> str | None:
+    """``Phone 2 - Label`` (or ``- Type``) for ``Phone 2 - Value``."""
+    ws = words(value_column)
+    if len(ws) < 2 or ws[-1] != "value":
+        return None
+    stem = "".join(ws[:-1])
+    return next((c for c in columns if key(c) in (stem + "label", stem + "type")), None)
+
+
+def _label_rank(label: pl.Expr, default: int) -> pl.Expr:
+    """The phone kind a label names (see ``_PHONE_RANKS``); ``default`` when none."""
+    text = label.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+    rank: pl.Expr = pl.lit(default, dtype=pl.Int64)
+    for group_rank, group in reversed(_PHONE_RANKS):  # the first group that matches wins
+        pattern = r"(?:^|[^a-z])(?:" + "|".join(sorted(group)) + r")(?:[^a-z]|$)"
+        names = text.str.contains(pattern).fill_null(False)
+        rank = pl.when(names).then(pl.lit(group_rank, dtype=pl.Int64)).otherwise(rank)
+    return rank
+
+
+def _columns(frame: pl.DataFrame) -> Callable[[str], pl.Expr]:
+    """Column by exact name: ``pl.col`` would read ``*`` or ``^...$`` as a pattern."""
+    positions = {name: i for i, name in enumerate(frame.columns)}
+
+    def col(name: str) -> pl.Expr:
+        if name not in positions:
+            raise InputError(f"the mapping names a column the file lacks: {name!r}")
+        return pl.nth(positions[name])
+
+    return col
 
 
 def _clean(cell: pl.Expr) -> pl.Expr:

@@ -86,7 +86,7 @@ def test_create_adds_lists_and_reports_a_failed_list_on_the_row(sandbox: Running
     assert "lst_nope" in result["error_message"][1]
     assert "not found" in result["error_message"][1]
     first, second, third = (_stored(sandbox, f"+1415555{i:04d}") for i in range(3))
-    assert sandbox.store.lists["lst_a"]["contactIds"] == [first["id"], second["id"]]
+    assert set(sandbox.store.lists["lst_a"]["contactIds"]) == {first["id"], second["id"]}
     assert third["do_not_disturb"] is True
     assert "lst_b" not in sandbox.store.lists  # an opted-out contact joins no list
 
@@ -181,7 +181,10 @@ def test_update_applies_an_opt_out_and_never_undoes_one(sandbox: RunningSandbox)
     assert _stored(sandbox, "+14155550000")["do_not_disturb"] is True
     opting_in = target.update(_plan_rows(remote_id, ["opted_out"], opted_out=False))
     assert opting_in["status"].to_list() == ["skipped"]
-    assert opting_in["error_code"].to_list() == ["update_unsupported"]
+    assert opting_in["error_code"].to_list() == ["opted_out_remotely"]
+    tags_only = target.update(_plan_rows(remote_id, ["tags"], tags=["vip"]))
+    assert tags_only["error_code"].to_list() == ["update_unsupported"]
+    assert tags_only["error_message"].to_list() == ["dmchamp cannot update tags"]
     assert _stored(sandbox, "+14155550000")["do_not_disturb"] is True
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import InputError
 from pipeline.fields import CANONICAL_FIELDS
@@ -44,11 +46,11 @@ ALIASES = {
     "opted_out": [
         "Opted Out", "Opt Out", "DNC", "Do Not Call", "Unsubscribed", "opted_out", "DoNotCall",
     ],
-    "notes": ["Notes", "Note", "Description", "Comments", "notes"],
+    "notes": ["Notes", "Note", "Description", "Comments", "notes", "Bemerkung"],
     "external_id": ["External ID", "ID", "Record ID", "Contact ID", "Contact Id", "external_id"],
     "country": [
         "Country", "Country Code", "Mailing Country", "Country/Region", "Address 1 - Country",
-        "Business Country/Region", "Land", "País", "country",
+        "Business Country/Region", "Land", "País", "country", "CC",
     ],
 }  # fmt: skip
 
@@ -100,6 +102,30 @@ def test_columns_about_a_phone_are_not_phone_candidates() -> None:
     mapping = map_columns(columns)
     assert mapping.phone_columns == ["Mobile Phone", "Phone 1 - Value"]
     assert "country" not in mapping.fields
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Phone Verified", "Last Phone Call Date", "Number of Phone Calls", "Is Mobile",
+        "Mobile App Installed", "Mobile Device ID", "Cell Phone Opt Out", "Phone Carrier",
+        "Phone Line Type", "Mobile Opt-In", "Phone Status", "Telefax", "Hotel", "Cellar",
+    ],
+)  # fmt: skip
+def test_not_a_phone_number_column(header: str) -> None:
+    assert map_columns(["Phone", header]).phone_columns == ["Phone"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Assistant's Phone", "Car Phone", "Company Main Phone", "Business Phone 2",
+        "Home Phone 2", "Radio Phone", "TTY/TDD Phone", "SMS Phone", "Mobile Line",
+        "Phone (Work)", "Direct Phone Number", "Contact Phone", "WhatsApp",
+    ],
+)  # fmt: skip
+def test_other_phone_columns_are_candidates(header: str) -> None:
+    assert header in map_columns(["Phone", header]).phone_columns
 
 
 def test_default_phone_preference_mobile_generic_work_home_other() -> None:
@@ -297,4 +323,64 @@ def test_handmade_mapping(tmp_path: Path) -> None:
     assert frame.select("phone_input", "phone_column", "notes", "metadata.x").rows() == [
         ("1", "a", "3", "3"),
         ("5", "b", "6", "6"),
+    ]
+
+
+def test_column_names_that_look_like_patterns_are_taken_literally(tmp_path: Path) -> None:
+    table = table_of(tmp_path, "*,^.*$,Phone,Notes\nstar,regex,1,n\n")
+    mapping = map_columns(table.frame.columns, {"notes": "*", "metadata.x": "^.*$"})
+    frame = to_contact_frame(table, mapping)
+    assert frame.select("phone_input", "notes", "metadata.x").rows() == [("1", "star", "regex")]
+
+
+_header_words = st.sampled_from(
+    ["Phone", "Mobile", "Home", "Work", "E-mail", "Name", "First", "Last", "ID", "Type",
+     "Opt Out", "Country", "metadata.", "row", "Tags", "1", "-", " ", "Value", "é", "*"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(columns=st.lists(st.lists(_header_words, max_size=4).map("".join), max_size=12, unique=True))
+def test_any_columns_map_consistently_or_raise_input_error(columns: list[str]) -> None:
+    try:
+        mapping = map_columns(columns)
+    except InputError as err:
+        assert "--map phone=COLUMN" in str(err)
+        return
+    used = [c for f, c in mapping.fields.items() if f != "phone"]
+    used += mapping.phone_columns + list(mapping.metadata.values())
+    assert len(used) == len(set(used)), "a column feeds one field at most"
+    assert set(used) <= set(columns) - {"row"}
+    assert mapping.fields["phone"] == mapping.phone_columns[0]
+    assert set(mapping.guessed.items()) <= set(mapping.fields.items())
+
+
+GOOGLE = (
+    "Name,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,Phone 2 - Value\n"
+    "a,Work,+1 555 0101,Mobile,+1 555 0102\n"
+    "b,* Mobile,+1 555 0201,Home,+1 555 0202\n"
+    "c,Home,+1 555 0301,Work,+1 555 0302\n"
+    "d,Mobile,,Móvil,+1 555 0402\n"
+    "e,,+1 555 0501,,+1 555 0502\n"
+)
+
+
+def test_google_phone_labels_pick_the_mobile_number_row_by_row(tmp_path: Path) -> None:
+    table = table_of(tmp_path, GOOGLE)
+    frame = to_contact_frame(table, map_columns(table.frame.columns))
+    assert frame.select("phone_input", "phone_column").rows() == [
+        ("+1 555 0102", "Phone 2 - Value"),
+        ("+1 555 0201", "Phone 1 - Value"),
+        ("+1 555 0302", "Phone 2 - Value"),
+        ("+1 555 0402", "Phone 2 - Value"),
+        ("+1 555 0501", "Phone 1 - Value"),
+    ]
+
+
+def test_an_explicit_phone_preference_ignores_labels(tmp_path: Path) -> None:
+    table = table_of(tmp_path, GOOGLE)
+    mapping = map_columns(table.frame.columns, phone_preference=["Phone 1 - Value"])
+    frame = to_contact_frame(table, mapping)
+    assert frame["phone_column"].to_list() == ["Phone 1 - Value"] * 3 + ["Phone 2 - Value"] + [
+        "Phone 1 - Value"
     ]

@@ -3,6 +3,7 @@
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from pipeline.errors import AuthError
 from pipeline.http import RetryPolicy
 from pipeline.sandbox import Faults, RunningSandbox, start
+from pipeline.sandbox.server import Reply, Request
 from pipeline.secrets import ApiKey
 from pipeline.targets.base import TargetSettings
 from pipeline.targets.oliai import Oliai
@@ -102,6 +104,38 @@ def test_create_splits_into_requests_of_at_most_1000(sandbox: RunningSandbox) ->
     assert sandbox.store.violations == []
 
 
+def test_create_of_a_contact_that_appeared_meanwhile_is_reported_updated(
+    sandbox: RunningSandbox,
+) -> None:
+    ids = _seed(sandbox, 1)  # +14155550000 was created by someone else after the diff
+    result = _target(sandbox).create(_contacts(2).with_columns(pl.lit("hi-IN").alias("language")))
+    assert result["status"].to_list() == ["updated", "created"]
+    assert result["remote_id"][0] == ids[0]
+    assert result["remote_id"][1] == _stored(sandbox, "+14155550001")["id"]
+    assert _stored(sandbox, "+14155550000")["language"] == "hi-IN"
+    assert len(sandbox.store.all()) == 2
+
+
+def test_contacts_missing_from_the_bulk_answer_are_read_back(sandbox: RunningSandbox) -> None:
+    emulator = sandbox.emulator
+    bulk = next(r for r in emulator.routes if r.pattern.pattern.endswith("/contacts/bulk$"))
+
+    def terse(request: Request) -> Reply:  # an answer with counts and errors only
+        reply = bulk.handler(request)
+        return Reply(reply.status, {**reply.body, "contacts": []})
+
+    emulator.routes[emulator.routes.index(bulk)] = replace(bulk, handler=terse)
+    contacts = _contacts(3).with_columns(
+        pl.when(pl.col("row") == 2).then(pl.lit("+1415")).otherwise("e164").alias("e164")
+    )
+    result = _target(sandbox).create(contacts)
+    assert result["status"].to_list() == ["created", "failed", "created"]
+    assert result["error_code"].to_list() == [None, "rejected", None]
+    assert result["remote_id"][0] == _stored(sandbox, "+14155550000")["id"]
+    assert result["remote_id"][2] == _stored(sandbox, "+14155550002")["id"]
+    assert _bulk_sizes(sandbox) == [3]
+
+
 def test_ambiguous_bulk_create_reads_back_and_never_resends_what_landed() -> None:
     sandbox = start("oliai", KEY, faults=Faults(commit_then_fail_rate=1.0, seed=7))
     try:
@@ -138,13 +172,12 @@ def test_rate_limited_bulk_waits_for_retry_after_and_completes() -> None:
     assert len(sandbox.store.all()) == 4
 
 
-def test_declared_rate_limits_space_requests_as_documented() -> None:
-    target = Oliai(TargetSettings(base_url="http://127.0.0.1:9", api_key=ApiKey(KEY)))
-    try:
-        assert target.client.limiters["default"].interval == pytest.approx(1.0)  # 60/minute
-        assert target.client.limiters["bulk"].interval == pytest.approx(6.0)  # 10/minute
-    finally:
-        target.close()
+def test_capabilities_declare_the_documented_limits() -> None:
+    caps = Oliai.capabilities
+    assert (caps.rate_limit, caps.bulk_rate_limit) == (60, 10)  # requests per minute
+    assert (caps.bulk_create, caps.bulk_delete, caps.page_size) == (1000, 1000, 100)
+    assert caps.default_base_url == "https://api.oliai.in/v1"
+    assert set(caps.fields) == {"name", "language", "metadata"}
 
 
 # -- audiences ---------------------------------------------------------------------------
@@ -259,6 +292,17 @@ def test_delete_goes_through_bulk_delete_in_chunks_of_1000(sandbox: RunningSandb
     assert sandbox.store.all() == []
     assert sorted(_bulk_sizes(sandbox, "/v1/contacts/bulk-delete")) == [2, 1000]
     assert sandbox.store.violations == []
+
+
+def test_delete_without_a_remote_id_fails_that_row_only(sandbox: RunningSandbox) -> None:
+    ids = _seed(sandbox, 1)
+    contacts = pl.DataFrame(
+        {"row": [1, 2], "remote_id": [ids[0], None], "e164": ["+14155550000", "+14155550001"]}
+    )
+    result = _target(sandbox).delete(contacts).sort("row")
+    assert result["status"].to_list() == ["deleted", "failed"]
+    assert result["error_code"].to_list() == [None, "rejected"]
+    assert sandbox.store.all() == []
 
 
 def test_opt_out_is_unsupported_and_sends_nothing(sandbox: RunningSandbox) -> None:

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -219,11 +220,23 @@ def test_duplicate_header_names_are_disambiguated(tmp_path: Path) -> None:
     assert cells(table) == [(1, "1", "2", "3", "4", "5", "6", "7")]
 
 
+def test_header_names_that_look_like_patterns(tmp_path: Path) -> None:
+    table = read(tmp_path, b"*,^.*$,Phone\na,b\n\n")
+    assert table.frame.columns == ["row", "*", "^.*$", "Phone"]
+    assert cells(table) == [(1, "a", "b", None)]
+
+
 def test_trailing_delimiter_on_header_is_dropped(tmp_path: Path) -> None:
     table = read(tmp_path, b"Phone,Name,\n1,a,\n2,b\n")
     assert table.headers == ["Phone", "Name"]
     assert cells(table) == [(1, "1", "a"), (2, "2", "b")]
     assert table.row_errors.height == 0
+
+
+@pytest.mark.parametrize("magic", [b"x\x01", b"x^", b"x\x9c", b"x\xda", b"(\xb5/\xfd"])
+def test_text_that_starts_like_compressed_data(tmp_path: Path, magic: bytes) -> None:
+    table = read(tmp_path, magic + b"2,phone\n1,2\n3,4\n")
+    assert [r[1:] for r in cells(table)] == [("1", "2"), ("3", "4")]
 
 
 def test_header_cells_are_kept_exactly(tmp_path: Path) -> None:
@@ -277,6 +290,55 @@ def test_long_rows_keep_the_first_cells_and_are_flagged(tmp_path: Path) -> None:
 def test_ragged_rows_keep_row_numbers_across_multiline_cells(tmp_path: Path) -> None:
     table = read(tmp_path, b'Phone,Notes\n1,"a\nb"\n2\n\n3,"c\r\nd",x\n4,e\n')
     assert [r[0] for r in cells(table)] == [1, 2, 3, 4]
+    assert errors(table) == [(2, MALFORMED_ROW), (3, MALFORMED_ROW)]
+
+
+def test_unclosed_quote_swallows_the_rest_and_is_flagged(tmp_path: Path) -> None:
+    table = read(tmp_path, b'Phone,Name\n1,"Bob\n2,Al\n3,Cy\n')
+    assert cells(table) == [(1, "1", "Bob\n2,Al\n3,Cy\n")]
+    assert errors(table) == [(1, MALFORMED_ROW)]
+    assert "never closed" in table.row_errors["error_message"][0]
+
+
+def test_unclosed_quote_on_the_last_line(tmp_path: Path) -> None:
+    table = read(tmp_path, b'Phone,Name\n1,a\n2,"Bob')
+    assert cells(table) == [(1, "1", "a"), (2, "2", "Bob")]
+    assert errors(table) == [(2, MALFORMED_ROW)]
+
+
+def test_quote_inside_an_unquoted_cell_is_literal(tmp_path: Path) -> None:
+    table = read(tmp_path, b'Phone,Notes\n1,5" screen\n2,ok\n')
+    assert cells(table) == [(1, "1", '5" screen'), (2, "2", "ok")]
+    assert table.row_errors.height == 0
+
+
+def test_ragged_rows_in_a_big_quoted_file(tmp_path: Path) -> None:
+    lines = [f'{i},"Name, {i}","a\nb"' for i in range(5000)]
+    lines[10] = "short"
+    lines[20] = ""
+    lines[30] = '31,"x",y,"z"'
+    table = read(tmp_path, ("Phone,Name,Notes\n" + "\n".join(lines)).encode())
+    assert table.frame.height == 4999
+    assert table.frame.row(10) == (11, "short", None, None)
+    assert table.frame.row(20) == (21, "21", "Name, 21", "a\nb")
+    assert table.frame.row(29) == (30, "31", "x", "y")
+    assert errors(table) == [(11, MALFORMED_ROW), (30, MALFORMED_ROW)]
+
+
+def test_salesforce_report_footer_is_dropped(tmp_path: Path) -> None:
+    data = (
+        b'"Contact ID","Phone","Name"\n"1","+1 555 0100","Ann"\n"2","+1 555 0101","Bob"\n'
+        b'\n"Grand Totals (2 records)"\n\n"Confidential Information - Do Not Distribute"\n'
+        b'"Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved."\n'
+    )
+    table = read(tmp_path, data)
+    assert cells(table) == [(1, "1", "+1 555 0100", "Ann"), (2, "2", "+1 555 0101", "Bob")]
+    assert table.row_errors.height == 0
+
+
+def test_one_cell_records_at_the_end_without_a_footer_are_kept(tmp_path: Path) -> None:
+    table = read(tmp_path, b"Phone,Name\n1,a\nTotal: 1\nconfidential\n")
+    assert cells(table) == [(1, "1", "a"), (2, "Total: 1", None), (3, "confidential", None)]
     assert errors(table) == [(2, MALFORMED_ROW), (3, MALFORMED_ROW)]
 
 
@@ -435,4 +497,99 @@ def test_csv_writer_output_reads_back_exactly(
     assert table.headers == header
     assert table.frame["row"].to_list() == list(range(1, len(rows) + 1))
     assert [list(r[1:]) for r in table.frame.rows()] == rows
+    assert table.row_errors.height == 0
+
+
+_plain = st.text(alphabet="ab c1+-é", max_size=6)
+_any = st.text(alphabet='ab ,;|\t"\r\né', max_size=8)
+_tidy = st.text(alphabet='ab ,;|\t"\né', max_size=8)
+
+
+@st.composite
+def messy_cell(draw: st.DrawFn, tidy: bool) -> str:
+    kind = draw(st.sampled_from(["plain", "quoted"] if tidy else ["plain", "quoted", "stray"]))
+    if kind == "plain":
+        return draw(_plain)
+    if kind == "quoted":
+        return '"' + draw(_tidy if tidy else _any).replace('"', '""') + '"'
+    prefix = draw(st.text(alphabet="ab c1+-é", min_size=1, max_size=6))
+    return prefix + '"' + draw(_plain)  # a quote inside an unquoted cell: literal
+
+
+@st.composite
+def messy_files(draw: st.DrawFn) -> tuple[str, str]:
+    """Ragged CSV text. Tidy files (well-formed quotes, LF or CRLF) exercise the polars
+    readers; the others (stray quotes, bare CR) the csv module."""
+    tidy = draw(st.booleans())
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    width = draw(st.integers(min_value=1, max_value=4))
+    header = delimiter.join(f"h{i}" for i in range(width))
+    lines = [header + draw(st.sampled_from(["", delimiter, delimiter * 2]))]
+    for _ in range(draw(st.integers(min_value=0, max_value=12))):
+        if draw(st.integers(0, 9)) == 0:
+            lines.append("")  # a blank line
+            continue
+        count = draw(st.sampled_from([width, width, width - 1, width + 1, 1]))
+        lines.append(delimiter.join(draw(messy_cell(tidy)) for _ in range(max(count, 1))))
+    if tidy:
+        end = draw(st.sampled_from(["\n", "\r\n"]))
+        text = end.join(lines) + draw(st.sampled_from(["", end, end * 2]))
+    else:
+        endings = draw(st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=len(lines)))
+        text = "".join(line + end for line, end in zip(lines, endings, strict=False))
+    return f"sep={delimiter}\n{text}", delimiter
+
+
+def reference(text: str, delimiter: str) -> tuple[list[list[str | None]], list[int]]:
+    """What the csv module reads, fitted to the header the way the docstring says."""
+    body = text.split("\n", 1)[1]
+    records = [r for r in csv.reader(io.StringIO(body, newline=""), delimiter=delimiter) if r]
+    header = records[0]
+    while header and header[-1] == "":
+        header.pop()
+    width = len(header)
+    rows: list[list[str | None]] = []
+    bad = []
+    for number, record in enumerate(records[1:], start=1):
+        cells: list[str | None] = list(record[:width])
+        if len(record) < width:
+            bad.append(number)
+            cells += [None] * (width - len(record))
+        elif any(c.strip() for c in record[width:]):
+            bad.append(number)
+        rows.append(cells)
+    return rows, bad
+
+
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spec=messy_files())
+def test_messy_files_read_like_the_csv_module(tmp_path: Path, spec: tuple[str, str]) -> None:
+    text, delimiter = spec
+    expected_rows, expected_bad = reference(text, delimiter)
+    table = read(tmp_path, text.encode())
+    assert table.delimiter == delimiter
+    assert [list(r[1:]) for r in table.frame.rows()] == expected_rows
+    malformed = table.row_errors.filter(pl.col("error_code") == MALFORMED_ROW)
+    assert malformed["row"].to_list() == expected_bad
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def _documented_counts() -> list[tuple[str, int]]:
+    readme = SAMPLES / "README.md"
+    if not readme.exists():
+        return []
+    found = re.findall(r"^## `([^`]+)`\n(?:.*\n)*?- records: (\d+)", readme.read_text(), re.M)
+    return [(name, int(count)) for name, count in found]
+
+
+@pytest.mark.parametrize(("name", "count"), _documented_counts())
+def test_sample_files_read_cleanly_with_their_documented_record_counts(
+    name: str, count: int
+) -> None:
+    table = read_table(SAMPLES / name)
+    assert table.frame.height == count
     assert table.row_errors.height == 0

@@ -127,7 +127,7 @@ class Target(ABC):
         self.progress = progress or NullProgress()
         caps = self.capabilities
         per_minute = settings.rate_limit if settings.rate_limit is not None else caps.rate_limit
-        bulk = caps.bulk_rate_limit if settings.rate_limit is None else settings.rate_limit
+        bulk = _bulk_limit(settings.rate_limit, caps.bulk_rate_limit)
         limiters = {"default": RateLimiter(per_minute or None), "bulk": RateLimiter(bulk or None)}
         self.concurrency = settings.concurrency or caps.default_concurrency
         self.client = ApiClient(
@@ -185,6 +185,15 @@ class Target(ABC):
                 return results
         finally:
             bar.close()
+
+
+def _bulk_limit(requested: float | None, documented: float | None) -> float | None:
+    """``--rate-limit`` caps bulk requests too, never above their documented limit; 0 is off."""
+    if requested is None:
+        return documented
+    if requested == 0:
+        return None
+    return min(requested, documented) if documented else requested
 
 
 T = TypeVar("T")

@@ -61,10 +61,8 @@ NAMES = {
 }
 #: what a create sends (``do_not_disturb`` is added for contacts opted out in the file)
 CREATE_NAMES = {k: v for k, v in NAMES.items() if k not in ("remote_id", "opted_out")}
-#: what ``PUT /contacts/{id}`` accepts, with the value a cleared field goes back to
+#: what ``PUT /contacts/{id}`` accepts besides ``do_not_disturb`` (and ``is_bot_active``)
 UPDATE_NAMES = {"first_name": "firstName", "last_name": "lastName", "email": "email"}
-#: fields that hold a server default when empty
-DEFAULTED = ("first_name", "last_name", "email")
 
 
 class Dmchamp(Target):
@@ -230,8 +228,7 @@ class Dmchamp(Target):
         changes = list(contact.get("changes") or [])
         body = self._update_body(contact, changes)
         if not body and "lists" not in changes:
-            message = f"dmchamp cannot update {', '.join(changes) or 'these fields'}"
-            return Outcome(row, "skipped", remote_id, "update_unsupported", message)
+            return _not_sent(row, remote_id, contact, changes)
         outcome = self._put(row, remote_id, body, "updated")
         if "lists" not in changes or outcome.status == "failed":
             return outcome
@@ -287,6 +284,15 @@ class Dmchamp(Target):
         except TargetError as exc:
             return f"not added to list {list_id}: {error_detail(exc)}"
         return None
+
+
+def _not_sent(row: int, remote_id: str, contact: dict[str, Any], changes: list[str]) -> Outcome:
+    """An update with nothing dmchamp can take: an opt-in, or fields PUT does not accept."""
+    if "opted_out" in changes and not contact.get("opted_out"):
+        message = "the contact opted out in dmchamp: contact-sync never undoes an opt-out"
+        return Outcome(row, "skipped", remote_id, "opted_out_remotely", message)
+    message = f"dmchamp cannot update {', '.join(changes) or 'these fields'}"
+    return Outcome(row, "skipped", remote_id, "update_unsupported", message)
 
 
 def _contact(body: Any) -> dict[str, Any] | None:

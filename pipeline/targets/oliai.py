@@ -160,7 +160,10 @@ class Oliai(Target):
         outcomes, unresolved = _bulk_outcomes(chunk, answer, default)
         if unresolved.is_empty():
             return outcomes
-        landed, missing = self._split_landed(unresolved, default)
+        try:
+            landed, missing = self._split_landed(unresolved, default)
+        except TargetError as exc:
+            return outcomes + _unknown(unresolved, f"not in oliai's answer; read-back: {exc}", exc)
         reason = "oliai's bulk answer named neither this contact nor an error for it"
         return outcomes + landed + _unknown(missing, reason)
 
