@@ -21,13 +21,21 @@ Matching
     and are never mapped to ``opted_out``; SMS and call opt-outs are.
 
 Phone columns
-    Every phone-like column is a candidate; per row the first non-empty cell wins. The
-    default order: mobile (``Mobile``, ``Cell``, ``Handy``, ``Móvil``, ``Celular``,
+    Every phone-like column is a candidate; per row the first non-empty cell wins
+    (but see labels below). The default order: mobile (``Mobile``, ``Cell``, ``Handy``, ``Móvil``, ``Celular``,
     ``WhatsApp``), then generic (``Phone``, ``Tel``, ``Phone 1 - Value``, ``Primary
     Phone``), then work (``Business``, ``Work``, ``Office``, ``Company``), then home
     (``Home``, ``Private``), then the rest (``Other``, ``Assistant's``, ``Car``...); file
     order within a group. ``phone_preference`` (column names) puts those columns first,
     in that order, ahead of the remaining candidates.
+
+    Google-style ``Phone N - Value`` columns carry their kind in ``Phone N - Label``
+    (or ``- Type``), row by row. When the phone columns were chosen automatically
+    (``"phone" in guessed``), ``to_contact_frame`` ranks each non-empty candidate of a
+    row by its label's kind (``Mobile`` before ``Work``...), then by its place in
+    ``phone_columns``; so a row whose Phone 1 is Work and Phone 2 is Mobile gets the
+    mobile number. An explicit order (``phone_preference``, ``--map phone=``) is kept
+    as given: the first non-empty cell wins.
 
 Overrides (``--map FIELD=COLUMN``)
     An override wins over every rule, and its column is taken out of the automatic
@@ -90,184 +98,67 @@ def _keys(*headers: str) -> frozenset[str]:
 #: Salesforce, Pipedrive, Zoho, Mailchimp...) in English, German, French and Spanish.
 ALIASES: Final[dict[str, frozenset[str]]] = {
     PHONE: _keys(
-        "Phone",
-        "Phone Number",
-        "Phone No",
-        "Mobile",
-        "Mobile Phone",
-        "Mobile Number",
-        "Mobile Phone Number",
-        "Cell",
-        "Cell Phone",
-        "Cell Number",
-        "Tel",
-        "Telephone",
-        "Telephone Number",
-        "Phone 1 - Value",
-        "Phone 2 - Value",
-        "Phone 3 - Value",
-        "Business Phone",
-        "Home Phone",
-        "Work Phone",
-        "Primary Phone",
-        "Other Phone",
-        "Phone Number (HubSpot)",
-        "Telefon",
-        "Telefonnummer",
-        "Handy",
-        "Handynummer",
-        "Mobil",
-        "Mobilnummer",
-        "Téléphone",
-        "Portable",
-        "Móvil",
-        "Teléfono",
-        "Celular",
-        "MSISDN",
-        "Contact Number",
-        "WhatsApp",
-        "WhatsApp Number",
-        "MobilePhone",
+        "Phone", "Phone Number", "Phone No", "Mobile", "Mobile Phone", "Mobile Number",
+        "Mobile Phone Number", "Cell", "Cell Phone", "Cell Number", "Tel", "Telephone",
+        "Telephone Number", "Phone 1 - Value", "Phone 2 - Value", "Phone 3 - Value",
+        "Business Phone", "Home Phone", "Work Phone", "Primary Phone", "Other Phone",
+        "Phone Number (HubSpot)", "Telefon", "Telefonnummer", "Handy", "Handynummer", "Mobil",
+        "Mobilnummer", "Téléphone", "Portable", "Móvil", "Teléfono", "Celular", "MSISDN",
+        "Contact Number", "WhatsApp", "WhatsApp Number", "MobilePhone",
     ),
     "first_name": _keys(
-        "First Name",
-        "Given Name",
-        "Firstname",
-        "First",
-        "FName",
-        "Forename",
-        "Vorname",
-        "Prénom",
+        "First Name", "Given Name", "Firstname", "First", "FName", "Forename", "Vorname", "Prénom",
         "Nombre",
     ),
     "last_name": _keys(
-        "Last Name",
-        "Surname",
-        "Family Name",
-        "Lastname",
-        "Last",
-        "LName",
-        "Nachname",
-        "Nom",
-        "Nom de famille",
-        "Apellido",
-        "Apellidos",
+        "Last Name", "Surname", "Family Name", "Lastname", "Last", "LName", "Nachname", "Nom",
+        "Nom de famille", "Apellido", "Apellidos",
     ),
     "name": _keys(
-        "Name",
-        "Full Name",
-        "Display Name",
-        "Contact Name",
-        "Contact",
-        "Fullname",
-        "Nombre completo",
-        "Nom complet",
-        "Vollständiger Name",
+        "Name", "Full Name", "Display Name", "Contact Name", "Fullname", "Nombre completo",
+        "Nom complet", "Vollständiger Name",
     ),
     "email": _keys(
-        "Email",
-        "E-mail",
-        "E-Mail",
-        "Email Address",
-        "E-mail Address",
-        "E-mail 1 - Value",
-        "Email 1 - Value",
-        "Mail",
-        "Email Addresses",
-        "Primary Email",
-        "Courriel",
-        "Correo",
+        "Email", "E-mail", "E-Mail", "Email Address", "E-mail Address", "E-mail 1 - Value",
+        "Email 1 - Value", "Mail", "Email Addresses", "Primary Email", "Courriel", "Correo",
         "Correo electrónico",
     ),
     "company": _keys(
-        "Company",
-        "Company Name",
-        "Organization",
-        "Organisation",
-        "Organization Name",
-        "Organization 1 - Name",
-        "Account Name",
-        "Account",
-        "Firma",
-        "Unternehmen",
-        "Société",
-        "Entreprise",
-        "Empresa",
-        "Employer",
-        "Business Name",
+        "Company", "Company Name", "Organization", "Organisation", "Organization Name",
+        "Organization 1 - Name", "Account Name", "Firma", "Unternehmen", "Société", "Entreprise",
+        "Empresa", "Employer", "Business Name",
     ),
-    "timezone": _keys("Time Zone", "Timezone", "TZ", "IANA Time Zone", "Zeitzone"),
+    "timezone": _keys(
+        "Time Zone", "Timezone", "TZ", "IANA Time Zone", "Zeitzone",
+    ),
     "language": _keys(
-        "Language",
-        "Locale",
-        "Preferred Language",
-        "Lang",
-        "Sprache",
-        "Langue",
-        "Idioma",
+        "Language", "Locale", "Preferred Language", "Lang", "Sprache", "Langue", "Idioma",
     ),
-    "tags": _keys("Tags", "Tag", "Labels", "Label", "Group Membership", "Groups"),
-    "lists": _keys("Lists", "List", "List IDs", "List ID", "List Ids"),
+    "tags": _keys(
+        "Tags", "Tag", "Labels", "Label", "Group Membership", "Groups",
+    ),
+    "lists": _keys(
+        "Lists", "List", "List IDs", "List ID", "List Ids",
+    ),
     "opted_out": _keys(
-        "Opted Out",
-        "Opt Out",
-        "Opt-Out",
-        "DNC",
-        "Do Not Call",
-        "DoNotCall",
-        "Unsubscribed",
-        "DND",
-        "Do Not Disturb",
-        "Do Not Contact",
-        "SMS Opt Out",
-        "SMS Opted Out",
-        "Call Opt Out",
+        "Opted Out", "Opt Out", "Opt-Out", "DNC", "Do Not Call", "DoNotCall", "Unsubscribed",
+        "DND", "Do Not Disturb", "Do Not Contact", "SMS Opt Out", "SMS Opted Out", "Call Opt Out",
         "Phone Opt Out",
     ),
     "notes": _keys(
-        "Notes",
-        "Note",
-        "Description",
-        "Comments",
-        "Comment",
-        "Remarks",
-        "Notizen",
-        "Notiz",
-        "Bemerkung",
-        "Bemerkungen",
-        "Anmerkungen",
-        "Kommentar",
-        "Remarques",
-        "Commentaire",
-        "Notas",
-        "Comentarios",
-        "Observaciones",
+        "Notes", "Note", "Description", "Comments", "Comment", "Remarks", "Notizen", "Notiz",
+        "Bemerkung", "Bemerkungen", "Anmerkungen", "Kommentar", "Remarques", "Commentaire",
+        "Notas", "Comentarios", "Observaciones",
     ),
     "external_id": _keys(
-        "External ID",
-        "ID",
-        "Record ID",
-        "Contact ID",
-        "Contact Id",
-        "Customer ID",
-        "UID",
+        "External ID", "ID", "Record ID", "Contact ID", "Contact Id", "Customer ID", "UID",
     ),
     "country": _keys(
-        "Country",
-        "Country Code",
-        "Mailing Country",
-        "Country/Region",
-        "Address 1 - Country",
-        "Business Country/Region",
-        "Home Country/Region",
-        "Other Country/Region",
-        "Country Name",
-        "Land",
-        "País",
-        "Pays",
-        "CC",
+        "Country", "Country Code", "Mailing Country", "Country/Region", "Address 1 - Country",
+        "Business Country/Region", "Home Country/Region", "Other Country/Region", "Country Name",
+        "Land", "País", "Pays", "CC",
     ),
-}
+}  # fmt: skip
 
 _PHONE_WORDS: Final = frozenset(
     {"phone", "mobile", "mobil", "cell", "cellphone", "cellular", "celular", "tel",
@@ -515,11 +406,13 @@ def _phone_choice(
         none = pl.lit(None, dtype=pl.String)
         return none, none
     slots = len(candidates)
+    by_kind = PHONE in mapping.guessed  # else the order was given: keep it
     keys = []
     for position, name in enumerate(candidates):
         present = (col(name).str.strip_chars().str.len_chars() > 0).fill_null(False)
-        label = _label_column(name, columns) if PHONE in mapping.guessed else None
-        rank = _label_rank(col(label), _phone_rank(name)) if label else pl.lit(0)
+        label = _label_column(name, columns) if by_kind else None
+        kind = _phone_rank(name) if by_kind else 0
+        rank = _label_rank(col(label), kind) if label else pl.lit(kind, dtype=pl.Int64)
         keys.append(pl.when(present).then(rank * slots + position))
     best = pl.min_horizontal(keys)
     chosen = [pl.when(k == best).then(col(c)) for k, c in zip(keys, candidates, strict=True)]

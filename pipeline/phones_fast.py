@@ -102,8 +102,9 @@ class Rules:
     region_code: dict[str, str]
     region_cc: dict[str, str]
     main_code: dict[str, str]
-    slot_code: dict[str, str]
-    positions: int
+    later_leading_digits: str
+    later_groups: tuple[tuple[int, str, int], ...]
+    later_plain: tuple[tuple[str, int, str], ...]
     single: list[str]
     unsupported: list[str]
     cc: str
@@ -229,6 +230,42 @@ def _transform_alternation(metas: Iterable[Meta]) -> tuple[str, tuple[Slot, ...]
     return f"^(?:{'|'.join(alts) or _NEVER})", tuple(slots)
 
 
+def _later_leading_digits(
+    metas: dict[str, Meta], cc_codes: dict[str, tuple[str, ...]]
+) -> tuple[str, tuple[tuple[int, str, int], ...]]:
+    """Leading digits of the 2nd, 3rd, ... regions of each shared calling code, in order.
+
+    Keyed by the calling code's first region; each pattern sits in a capturing group, so
+    the first group that captured names the first region (in phonenumbers' order) whose
+    leading digits match. Returns the pattern and (group, code, position) triples.
+    """
+    alts, groups, group = [], [], 1
+    for codes in cc_codes.values():
+        branch = []
+        for position, code in enumerate(codes[1:], start=1):
+            pattern = metas[code].leading_digits
+            if pattern is not None:
+                branch.append(f"({pattern})")
+                groups.append((group, code, position))
+                group += 1 + re.compile(pattern).groups
+        if branch:
+            alts.append(f"{codes[0]}(?:{'|'.join(branch)})")
+    return f"^(?:{'|'.join(alts) or _NEVER})", tuple(groups)
+
+
+def _later_plain(
+    metas: dict[str, Meta], cc_codes: dict[str, tuple[str, ...]]
+) -> tuple[tuple[str, int, str], ...]:
+    """(cc, position, code) of the 2nd, 3rd, ... regions without leading digits, by position."""
+    found = [
+        (cc, position, code)
+        for cc, codes in cc_codes.items()
+        for position, code in enumerate(codes[1:], start=1)
+        if metas[code].leading_digits is None
+    ]
+    return tuple(sorted(found, key=lambda item: item[1]))
+
+
 def _all_metas() -> tuple[dict[str, Meta], dict[str, str], dict[str, tuple[str, ...]]]:
     """(code → Meta, region → code, calling code → codes of its regions, in order)."""
     found: list[tuple[int, str, PhoneMetadata]] = []
@@ -255,18 +292,22 @@ def rules() -> Rules:
     metas, region_code, cc_codes = _all_metas()
     codes = sorted(phonenumberutil.COUNTRY_CODE_TO_REGION_CODE, key=lambda c: (len(str(c)), c))
     transform, slots = _transform_alternation(metas.values())
+    later, groups = _later_leading_digits(metas, cc_codes)
     geo = {code: metas[code] for code in region_code.values()}
     return Rules(
         region_code=region_code,
         region_cc={region: metas[code].cc for region, code in region_code.items()},
         main_code={cc: found[0] for cc, found in cc_codes.items()},
-        slot_code={f"{cc}:{i}": c for cc, found in cc_codes.items() for i, c in enumerate(found)},
-        positions=max(len(found) for found in cc_codes.values()),
+        later_leading_digits=later,
+        later_groups=groups,
+        later_plain=_later_plain(metas, cc_codes),
         single=sorted(cc for cc, found in cc_codes.items() if len(found) == 1),
         unsupported=sorted(code for code, m in metas.items() if not m.supported),
         cc="^(?:" + "|".join(str(c) for c in codes) + ")",
         idd=_keyed({code: m.idd for code, m in geo.items()}),
-        national_prefix=_keyed({c: m.npfp if m.transform is None else None for c, m in metas.items()}),
+        national_prefix=_keyed(
+            {c: m.npfp if m.transform is None else None for c, m in metas.items()}
+        ),
         transform=transform,
         slots=slots,
         general=_keyed({code: m.general for code, m in metas.items()}, "$"),
@@ -281,10 +322,29 @@ def rules() -> Rules:
 
 # ----------------------------------------------------------------------------- helpers
 
+# Outcomes travel as small integers (cheap columns); names are attached at the end.
+_GO, _VALID, _INVALID, _DEFER = 0, 1, 2, 3
+_STATUS = {_VALID: VALID, _INVALID: INVALID, _DEFER: DEFER}
+_REASONS = {
+    1: "no valid default region to read a national number with",
+    2: "too short after the international prefix",
+    3: "unknown country calling code",
+    4: "wrong number of digits for its country",
+    5: "not a valid number for its country",
+    6: "no phone number in it",
+}
+_NO_REGION, _SHORT_IDD, _UNKNOWN_CC, _BAD_LENGTH, _NOT_VALID, _NOT_A_NUMBER = range(1, 7)
+_LL = {n: f"{n:02d}" for n in range(100)}
 
-def _on(code: str | pl.Expr, value: str | pl.Expr) -> pl.Expr:
+
+def _u8(value: int) -> pl.Expr:
+    return pl.lit(value, pl.UInt8)
+
+
+def _on(code: str | pl.Expr, *values: str | pl.Expr) -> pl.Expr:
     """The string a keyed regex runs on: the 3-digit code, then the digits."""
-    return pl.concat_str(pl.col(code) if isinstance(code, str) else code, value)
+    first = pl.col(code) if isinstance(code, str) else code
+    return pl.concat_str([first, *(pl.col(v) if isinstance(v, str) else v for v in values)])
 
 
 def _len(column: str | pl.Expr) -> pl.Expr:
@@ -303,18 +363,20 @@ def _run(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
     return frame.lazy().with_columns(**columns).collect(engine="streaming")
 
 
-def _index(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.drop("_i", strict=False).with_row_index("_i")
+def _index(frame: pl.DataFrame, name: str = "_i") -> pl.DataFrame:
+    return frame.drop(name, strict=False).with_row_index(name)
 
 
-def _scatter(frame: pl.DataFrame, part: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Write ``part``'s ``columns`` into ``frame`` at the positions ``part['_i']``."""
+def _scatter(
+    frame: pl.DataFrame, part: pl.DataFrame, columns: list[str], index: str = "_i"
+) -> pl.DataFrame:
+    """Write ``part``'s ``columns`` into ``frame`` at the positions ``part[index]``."""
     if part.height == 0:
         return frame
     updates = {}
     for name in columns:
         base = frame[name] if name in frame.columns else pl.Series(name, [None] * frame.height)
-        updates[name] = base.cast(part[name].dtype).scatter(part["_i"], part[name])
+        updates[name] = base.cast(part[name].dtype).scatter(part[index], part[name])
     return frame.with_columns(**updates)
 
 
@@ -328,7 +390,8 @@ def _digits(text: pl.Expr) -> pl.Expr:
 
 
 def tokenize(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
-    """``input``, ``region``, ``plus`` and ``d`` (ASCII digits; null outside the grammar)."""
+    """``input``, ``region``, ``plus``, ``d`` (ASCII digits; null outside the grammar) and
+    ``hopeless`` (phonenumbers surely finds no number: fewer than two digits, too long)."""
     frame = pl.DataFrame({"input": phones.cast(pl.String), "region": regions.cast(pl.String)})
     text = pl.col("input")
     ok = (text.str.len_chars() <= _MAX_INPUT) & text.str.contains(_GRAMMAR)
@@ -345,16 +408,32 @@ def tokenize(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
     lettered = frame.filter(pl.col("_ok") & pl.col("_alpha"))
     number = pl.col("input").str.extract(_GRAMMAR, 1)
     lettered = lettered.with_columns(d=_digits(number))
-    frame = _scatter(frame, lettered, ["d"])
+    lettered = lettered.with_columns(_ok=_len("d") > _MIN_NSN)
+    frame = _scatter(frame, lettered, ["d", "_ok"])
+    frame = _two_digits(frame)
     return frame.select(
-        "input", "region", "plus", d=pl.when("_ok").then("d").otherwise(pl.lit(None, pl.String))
+        "input",
+        "region",
+        "plus",
+        d=pl.when("_ok").then("d").otherwise(pl.lit(None, pl.String)),
+        hopeless=pl.col("_tiny") | (text.str.len_chars() > _MAX_INPUT),
     )
 
 
+def _two_digits(frame: pl.DataFrame) -> pl.DataFrame:
+    """Two digits are a number for phonenumbers only when nothing else is between the ends
+    (``_VALID_PHONE_NUMBER``'s ``\\d{2}``); anything else with two digits is not one."""
+    edges = "".join(_NOT_DIGITS)
+    two = frame.filter(pl.col("_ok") & ~pl.col("_alpha") & (_len("d") == _MIN_NSN))
+    bare = pl.col("input").str.strip_chars(edges) == pl.col("d")
+    two = two.with_columns(_tiny=~bare, _ok=bare)
+    return _scatter(frame.with_columns(_tiny=pl.lit(False)), two, ["_tiny", "_ok"])
+
+
 def _key() -> pl.Expr:
-    """Exact Int128 key of (region, plus, digits) for 3 to 32 digits; null otherwise."""
+    """Exact Int128 key of (region, plus, digits) for 2 to 32 digits; null otherwise."""
     digits = pl.col("d")
-    fits = digits.str.len_bytes().is_between(_MIN_NSN + 1, _MAX_DIGITS)
+    fits = digits.str.len_bytes().is_between(_MIN_NSN, _MAX_DIGITS)
     value = digits.cast(pl.Int128, strict=False) * 64 + digits.str.len_bytes().cast(pl.Int128)
     value = value * 2 + pl.col("plus").cast(pl.Int128)
     region = pl.col("region").str.to_integer(base=36, strict=False).cast(pl.Int128)
@@ -366,42 +445,53 @@ def _key() -> pl.Expr:
 
 
 def _transformed(frame: pl.DataFrame, num: str, code: str) -> pl.DataFrame:
-    """Rows of regions with a transform rule: ``_has`` (prefix matched) and ``_cand``."""
+    """Rows of regions with a transform rule: ``_cand`` where the prefix matched.
+
+    At most one region's branch matches a row, so the captured groups of the matching
+    branch are the only non-null fields of the row's struct.
+    """
     r = rules()
-    frame = frame.with_columns(_g=_on(code, pl.col(num)).str.extract_groups(r.transform))
-    group = pl.col("_g").struct.field
-    has, cand = pl.lit(False), pl.lit(None, pl.String)
-    for slot in r.slots:
-        mine = pl.col(code) == slot.code
-        outer = group(str(slot.base))
-        rest = pl.col(num).str.slice(outer.str.len_bytes())
-        parts = [
-            group(str(slot.base + p)).fill_null("") if isinstance(p, int) else pl.lit(p)
-            for p in slot.rule
+    field = pl.col("_g").struct.field
+    frame = _index(frame, "_j").with_columns(_g=_on(code, num).str.extract_groups(r.transform))
+    outer = pl.coalesce([field(str(slot.base)) for slot in r.slots])
+    last = pl.any_horizontal([field(str(s.base + s.groups)).is_not_null() for s in r.slots])
+    frame = frame.with_columns(
+        _cand=pl.col(num).str.slice(_len(outer)), _apply=outer.is_not_null() & last
+    ).filter(pl.col("_cand").is_not_null())
+    value = pl.coalesce(
+        [
+            pl.when(field(str(slot.base)).is_not_null()).then(
+                pl.concat_str([_rule_part(slot, p) for p in slot.rule] + [pl.col("_cand")])
+            )
+            for slot in r.slots
         ]
-        last = group(str(slot.base + slot.groups))
-        value = pl.when(last.is_not_null()).then(pl.concat_str([*parts, rest])).otherwise(rest)
-        has = pl.when(mine).then(outer.is_not_null()).otherwise(has)
-        cand = pl.when(mine).then(value).otherwise(cand)
-    return frame.with_columns(_has=has, _cand=cand).drop("_g")
+    )
+    applied = _index(frame, "_j").filter("_apply").with_columns(_cand=value)
+    return _scatter(_index(frame, "_j"), applied, ["_cand"], "_j").drop("_g", "_apply", "_j")
+
+
+def _rule_part(slot: Slot, part: str | int) -> pl.Expr:
+    """A transform rule's literal, or its group (empty when it did not participate)."""
+    if isinstance(part, str):
+        return pl.lit(part)
+    return pl.col("_g").struct.field(str(slot.base + part)).fill_null("")
 
 
 def strip_national_prefix(frame: pl.DataFrame, num: str, code: str) -> pl.Series:
     """_maybe_strip_national_prefix_carrier_code(frame[num], metadata of frame[code])[1]."""
     r = rules()
     frame = _index(frame.select(num, code))
-    matched = _on(code, pl.col(num)).str.extract(r.national_prefix, 0)
-    frame = frame.with_columns(
-        _has=matched.is_not_null() & (_len(num) > 0),
-        _cand=pl.col(num).str.slice(_len(matched) - 3),
-    )
-    special = frame.filter(pl.col(code).is_in([s.code for s in r.slots]) & (_len(num) > 0))
-    frame = _scatter(frame, _transformed(special, num, code), ["_has", "_cand"])
-    hits = frame.filter("_has")
-    viable = _on(code, pl.col(num)).str.contains(r.general)
-    still = _on(code, pl.col("_cand")).str.contains(r.general)
-    frame = _scatter(frame, hits.with_columns(_has=~(viable & ~still)), ["_has"])
-    return frame.select(pl.when("_has").then("_cand").otherwise(num)).to_series()
+    nonempty = _len(num) > 0
+    matched = _len(_on(code, num).str.extract(r.national_prefix, 0)) - 3
+    frame = _run(frame, _m=pl.when(nonempty).then(matched))
+    plain = frame.filter(pl.col("_m").is_not_null())
+    plain = plain.with_columns(_cand=pl.col(num).str.slice(pl.col("_m")))
+    special = frame.filter(pl.col(code).is_in([s.code for s in r.slots]) & nonempty)
+    found = pl.concat([plain.drop("_m"), _transformed(special.drop("_m"), num, code)])
+    viable = _on(code, num).str.contains(r.general)
+    still = _on(code, "_cand").str.contains(r.general)
+    found = found.filter(~viable | still)
+    return _scatter(frame, found.drop(num).rename({"_cand": num}), [num])[num]
 
 
 # ----------------------------------------------------------------------------- country code
@@ -410,130 +500,143 @@ def strip_national_prefix(frame: pl.DataFrame, num: str, code: str) -> pl.Series
 def _own_country_code(frame: pl.DataFrame) -> pl.DataFrame:
     """Rows starting with their default region's country code: does phonenumbers strip it?
 
-    Adds ``_own`` (bool) and ``_p`` (the rest after national-prefix stripping).
+    Keeps the rows where it does, with ``nnn`` the rest after national-prefix stripping.
     """
     r = rules()
-    frame = frame.with_columns(_p=pl.col("d").str.slice(_len("rcc")))
-    frame = frame.with_columns(_p=strip_national_prefix(frame, "_p", "rcode"))
-    before = _on("rcode", pl.col("d")).str.contains(r.general)
-    after = _on("rcode", pl.col("_p")).str.contains(r.general)
+    frame = frame.with_columns(nnn=pl.col("d").str.slice(_len("rcc")))
+    frame = frame.with_columns(nnn=strip_national_prefix(frame, "nnn", "rcode"))
+    before = _on("rcode", "d").str.contains(r.general)
+    after = _on("rcode", "nnn").str.contains(r.general)
     too_long = _flag(r.too_long, "rcode", _len("d"))
-    return frame.with_columns(_own=(~before & after) | too_long)
+    return frame.filter((~before & after) | too_long)
 
 
-def _with_own(frame: pl.DataFrame) -> pl.DataFrame:
-    frame = frame.with_columns(_own=pl.lit(False), _p=pl.lit(None, pl.String))
-    candidates = frame.filter(
-        pl.col("_ccp").is_null()
-        & ~pl.col("_idd")
-        & pl.col("rcode").is_not_null()
-        & pl.col("d").str.starts_with(pl.col("rcc"))
-        & ~pl.col("rcode").is_in(rules().unsupported)
+def _after_idd(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows whose international prefix phonenumbers strips: country code, or invalid."""
+    r = rules()
+    rest = pl.col("d").str.slice(pl.col("_idd"))
+    frame = frame.with_columns(cc=rest.str.extract(r.cc, 0), _rest=_len(rest))
+    unknown = pl.col("cc").is_null()
+    return frame.with_columns(
+        status=pl.when((pl.col("_rest") <= _MIN_NSN) | unknown)
+        .then(_u8(_INVALID))
+        .otherwise(_u8(_GO)),
+        reason=pl.when(pl.col("_rest") <= _MIN_NSN)
+        .then(_u8(_SHORT_IDD))
+        .when(unknown)
+        .then(_u8(_UNKNOWN_CC)),
+        _off=pl.col("_idd") + _len("cc"),
     )
-    return _scatter(frame, _own_country_code(candidates), ["_own", "_p"])
 
 
 def _country_code(frame: pl.DataFrame) -> pl.DataFrame:
-    """parse()'s country-code step: adds status/reason (if settled), cc, nnn, mkey."""
+    """parse()'s country-code step: status/reason (when settled here), cc, nnn, mkey."""
     r = rules()
     d, region = pl.col("d"), pl.col("region")
-    rcode = region.replace_strict(r.region_code, default=None, return_dtype=pl.String)
     frame = frame.with_columns(
-        rcode=rcode, rcc=region.replace_strict(r.region_cc, default=None, return_dtype=pl.String)
+        rcode=region.replace_strict(r.region_code, default=None, return_dtype=pl.String),
+        rcc=region.replace_strict(r.region_cc, default=None, return_dtype=pl.String),
     )
     frame = _run(
         frame,
-        _ccp=pl.when("plus").then(d.str.extract(r.cc, 0)),
-        _iddm=_on("rcode", d).str.extract(r.idd, 0),
+        cc=pl.when("plus").then(d.str.extract(r.cc, 0)),
+        _idd=_len(_on("rcode", d).str.extract(r.idd, 0)) - 3,
     )
-    after = d.str.slice(_len("_iddm") - 3)
-    national = pl.col("_ccp").is_null()
-    idd = national & pl.col("_iddm").is_not_null() & ~after.str.starts_with("0")
-    frame = frame.with_columns(_idd=idd, _after=after)
-    frame = frame.with_columns(_cci=pl.when("_idd").then(pl.col("_after").str.extract(r.cc, 0)))
-    return _resolve(_with_own(frame))
-
-
-def _resolve(frame: pl.DataFrame) -> pl.DataFrame:
-    r = rules()
-    plus_ok = pl.col("_ccp").is_not_null()
-    idd, own = pl.col("_idd"), pl.col("_own")
-    idd_short = idd & (_len("_after") <= _MIN_NSN)
-    status = (
-        pl.when(plus_ok)
-        .then(pl.lit(None, pl.String))
-        .when(pl.col("rcode").is_null())
-        .then(pl.lit(INVALID))
-        .when(pl.col("rcode").is_in(r.unsupported))
-        .then(pl.lit(DEFER))
-        .when(idd_short | (idd & pl.col("_cci").is_null()))
-        .then(pl.lit(INVALID))
-        .when(idd | own)
-        .then(pl.lit(None, pl.String))
-        .when("plus")
-        .then(pl.lit(INVALID))
+    stripped = pl.col("_idd").is_not_null() & (d.str.slice(pl.col("_idd"), 1) != "0")
+    frame = frame.with_columns(
+        _idd=pl.when(pl.col("cc").is_null() & stripped).then("_idd"),
+        status=_u8(_GO),
+        reason=pl.lit(None, pl.UInt8),
+        _off=_len("cc"),
+        mkey=pl.lit(None, pl.String),
+        nnn=pl.lit(None, pl.String),
     )
-    reason = (
-        pl.when(status.is_null() | (status == DEFER))
-        .then(pl.lit(None, pl.String))
-        .when(pl.col("rcode").is_null())
-        .then(pl.lit("no valid default region"))
-        .when(idd_short)
-        .then(pl.lit("too short after the international prefix"))
-        .otherwise(pl.lit("unknown country calling code"))
-    )
-    cc = pl.when(plus_ok).then("_ccp").when(idd).then("_cci").otherwise("rcc")
-    nnn = (
-        pl.when(plus_ok)
-        .then(pl.col("d").str.slice(_len("_ccp")))
-        .when(idd)
-        .then(pl.col("_after").str.slice(_len("_cci")))
-        .when(own)
-        .then("_p")
-        .otherwise("d")
-    )
-    frame = frame.with_columns(status=status, reason=reason, cc=cc, nnn=nnn)
+    frame = _national(frame)
     main = pl.col("cc").replace_strict(r.main_code, default=None, return_dtype=pl.String)
-    mkey = pl.when(plus_ok | idd | own).then(main).otherwise("rcode")
-    return frame.select("key", "status", "reason", "cc", "nnn", mkey=mkey)
+    return frame.with_columns(
+        mkey=pl.coalesce("mkey", main),
+        nnn=pl.coalesce("nnn", pl.col("d").str.slice(pl.col("_off"))),
+    ).select("key", "status", "reason", "cc", "nnn", "mkey")
+
+
+def _national(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows without a '+' country code: region, international prefix, own country code."""
+    r = rules()
+    national = frame.filter(pl.col("cc").is_null())
+    no_region = national.filter(pl.col("rcode").is_null())
+    no_region = no_region.with_columns(status=_u8(_INVALID), reason=_u8(_NO_REGION))
+    national = national.filter(pl.col("rcode").is_not_null())
+    odd = national.filter(pl.col("rcode").is_in(r.unsupported)).with_columns(status=_u8(_DEFER))
+    national = national.filter(~pl.col("rcode").is_in(r.unsupported))
+    idd = _after_idd(national.filter(pl.col("_idd").is_not_null()))
+    national = national.filter(pl.col("_idd").is_null())
+    starts = national.filter(pl.col("d").str.starts_with(pl.col("rcc")))
+    own = _own_country_code(starts).with_columns(mkey=pl.lit(None, pl.String))
+    retry = pl.col("plus") & ~pl.col("_i").is_in(own["_i"].implode())
+    national = national.with_columns(
+        cc=pl.col("rcc"),
+        _off=pl.lit(0, pl.Int64),
+        mkey=pl.col("rcode"),
+        status=pl.when(retry).then(_u8(_INVALID)).otherwise("status"),
+        reason=pl.when(retry).then(_u8(_UNKNOWN_CC)).otherwise("reason"),
+    )
+    columns = ["status", "reason", "cc", "_off", "mkey", "nnn"]
+    for part in (no_region, odd, idd, national):
+        frame = _scatter(frame, part, columns)
+    return _scatter(frame, own, ["nnn", "mkey"])
 
 
 # ----------------------------------------------------------------------------- validity
 
 
-def _valid_for(code: pl.Expr) -> pl.Expr:
-    """_number_type_helper(nsn, metadata of code) != UNKNOWN, over ``_lk`` (length + nsn)."""
+def _valid_for(text: pl.Expr) -> pl.Expr:
+    """_number_type_helper(nsn, metadata) != UNKNOWN, over code + 2-digit length + nsn."""
     r = rules()
-    text = _on(code, pl.col("_lk"))
     return text.str.contains(r.valid_general) & text.str.contains(r.valid_types)
-
-
-def _chosen(code: pl.Expr) -> pl.Expr:
-    """Does _region_code_for_number_from_list stop at this region? (``_v`` already set)."""
-    r = rules()
-    has_ld = code.replace_strict(r.has_leading_digits, default=False, return_dtype=pl.Boolean)
-    ld_hit = _on(code, pl.col("nsn")).str.contains(r.leading_digits)
-    return pl.col("cc").is_in(r.single) | pl.when(has_ld).then(ld_hit).otherwise(pl.col("_v"))
 
 
 def _validity(frame: pl.DataFrame) -> pl.Series:
     """is_valid_number: the region is chosen by leading digits among those sharing ``cc``."""
     r = rules()
-    lk = pl.concat_str(_len("nsn").cast(pl.String).str.zfill(2), pl.col("nsn"))
-    pending = _index(frame.select("cc", "nsn")).with_columns(_lk=lk)
-    valid = pl.Series("valid", [False] * frame.height)
-    for position in range(r.positions):
-        slot = pl.concat_str(pl.col("cc"), pl.lit(f":{position}"))
-        code = slot.replace_strict(r.slot_code, default=None, return_dtype=pl.String)
-        pending = pending.with_columns(_k=code).filter(pl.col("_k").is_not_null())
-        if pending.height == 0:
-            break
-        pending = _run(pending, _v=_valid_for(pl.col("_k")))
-        pending = _run(pending, _hit=_chosen(pl.col("_k")))
-        done = pending.filter("_hit")
-        valid = valid.scatter(done["_i"], done["_v"]) if done.height else valid
-        pending = pending.filter(~pl.col("_hit"))
-    return valid
+    first = pl.col("cc").replace_strict(r.main_code, default=None, return_dtype=pl.String)
+    length = _len("nsn").replace_strict(_LL, default="99", return_dtype=pl.String)
+    frame = _index(frame.select("cc", "nsn")).with_columns(_k=first, _ll=length)
+    frame = _run(frame, _v=_valid_for(_on("_k", "_ll", "nsn")))
+    ld = pl.col("_k").replace_strict(r.has_leading_digits, default=False, return_dtype=pl.Boolean)
+    single = pl.col("cc").is_in(r.single)
+    frame = frame.with_columns(_hit=single | (~ld & pl.col("_v")), _ld=~single & ld)
+    with_ld = frame.filter("_ld")
+    with_ld = with_ld.with_columns(_hit=_on("_k", "nsn").str.contains(r.leading_digits))
+    frame = _scatter(frame, with_ld, ["_hit"])
+    later = frame.filter(~pl.col("_hit"))
+    frame = frame.with_columns(_valid=pl.col("_v") & pl.col("_hit"))
+    return _scatter(frame, _later_regions(later), ["_valid"])["_valid"]
+
+
+def _later_regions(frame: pl.DataFrame) -> pl.DataFrame:
+    """``_valid`` for rows whose calling code's first region did not claim them.
+
+    The first later region whose leading digits match (one regex, see
+    _later_leading_digits) competes with the later regions without leading digits, which
+    claim a number when it is valid for them; the earliest claim decides.
+    """
+    r = rules()
+    frame = _index(frame.rename({"_i": "_outer"}))
+    frame = frame.with_columns(_g=_on("_k", "nsn").str.extract_groups(r.later_leading_digits))
+    captured = [pl.col("_g").struct.field(str(g)).is_not_null() for g, _, _ in r.later_groups]
+    code = [pl.when(c).then(pl.lit(k)) for c, (_, k, _) in zip(captured, r.later_groups)]
+    pos = [pl.when(c).then(pl.lit(p)) for c, (_, _, p) in zip(captured, r.later_groups)]
+    frame = frame.with_columns(_pos=pl.coalesce(pos).cast(pl.Int64), _code=pl.coalesce(code))
+    frame = frame.drop("_g").with_columns(
+        _valid=_valid_for(_on("_code", "_ll", "nsn")).fill_null(False)
+    )
+    for cc, position, plain in r.later_plain:
+        earlier = pl.col("_pos").is_null() | (pl.col("_pos") > position)
+        rows = frame.filter((pl.col("cc") == cc) & earlier)
+        rows = rows.filter(_valid_for(_on(pl.lit(plain), "_ll", "nsn")))
+        rows = rows.with_columns(_pos=pl.lit(position, pl.Int64), _valid=pl.lit(True))
+        frame = _scatter(frame, rows, ["_pos", "_valid"])
+    return frame.select(pl.col("_outer").alias("_i"), "_valid")
 
 
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
@@ -545,28 +648,18 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(nsn=pl.when(accepted).then("_p").otherwise("nnn"))
     length = _len("nsn")
     bad = (_len("nnn") < _MIN_NSN) | (length > _MAX_NSN) | (length < _MIN_NSN)
-    unsupported = pl.col("mkey").is_null() | pl.col("mkey").is_in(r.unsupported)
-    frame = frame.with_columns(_bad=bad, _unsupported=unsupported, _valid=pl.lit(False))
-    checked = frame.filter(~pl.col("_bad") & ~pl.col("_unsupported"))
-    frame = _scatter(frame, checked.with_columns(_valid=_validity(checked)), ["_valid"])
-    status = (
-        pl.when("_unsupported")
-        .then(pl.lit(DEFER))
-        .when("_bad")
-        .then(pl.lit(INVALID))
-        .when("_valid")
-        .then(pl.lit(VALID))
-        .otherwise(pl.lit(INVALID))
+    odd = pl.col("mkey").is_null() | pl.col("mkey").is_in(r.unsupported)
+    frame = frame.with_columns(
+        status=pl.when(odd).then(_u8(_DEFER)).when(bad).then(_u8(_INVALID)).otherwise(_u8(_GO)),
     )
-    reason = (
-        pl.when("_unsupported")
-        .then(pl.lit(None, pl.String))
-        .when("_bad")
-        .then(pl.lit("wrong number of digits"))
-        .when(~pl.col("_valid"))
-        .then(pl.lit("not a valid number"))
-    )
-    e164 = pl.when(status == VALID).then(pl.concat_str(pl.lit("+"), "cc", "nsn"))
+    checked = frame.filter(pl.col("status") == _GO)
+    checked = checked.with_columns(_valid=_validity(checked))
+    frame = _scatter(frame.with_columns(_valid=pl.lit(False)), checked, ["_valid"])
+    status = pl.when(pl.col("status") != _GO).then("status")
+    status = status.when("_valid").then(_u8(_VALID)).otherwise(_u8(_INVALID))
+    reason = pl.when(pl.col("status") == _INVALID).then(_u8(_BAD_LENGTH))
+    reason = reason.when((pl.col("status") == _GO) & ~pl.col("_valid")).then(_u8(_NOT_VALID))
+    e164 = pl.when(pl.col("_valid")).then(pl.concat_str(pl.lit("+"), "cc", "nsn"))
     return frame.select("key", status=status, reason=reason, e164=e164)
 
 
@@ -574,12 +667,11 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def decide(keys: pl.DataFrame) -> pl.DataFrame:
-    """Distinct (key, region, plus, d) → (key, status, reason, e164)."""
+    """Distinct (key, region, plus, d) → (key, status, reason, e164); codes as UInt8."""
     resolved = _country_code(_index(keys))
-    settled = resolved.filter(pl.col("status").is_not_null())
+    settled = resolved.filter(pl.col("status") != _GO)
     settled = settled.select("key", "status", "reason", e164=pl.lit(None, pl.String))
-    todo = resolved.filter(pl.col("status").is_null())
-    return pl.concat([settled, _finish(todo)])
+    return pl.concat([settled, _finish(resolved.filter(pl.col("status") == _GO))])
 
 
 def _settle_rest(frame: pl.DataFrame) -> pl.DataFrame:
@@ -589,13 +681,20 @@ def _settle_rest(frame: pl.DataFrame) -> pl.DataFrame:
     ``_MAX_INPUT_STRING_LENGTH`` characters; polars' ``\\d`` is a superset of Python's.
     """
     frame = _index(frame)
-    text = pl.col("input")
-    hopeless = (text.str.len_chars() > _MAX_INPUT) | (text.str.count_matches(r"\d") < _MIN_NSN)
-    rows = frame.filter(pl.col("status").is_null()).with_columns(
-        status=pl.when(hopeless).then(pl.lit(INVALID)).otherwise(pl.lit(DEFER)),
-        reason=pl.when(hopeless).then(pl.lit("it is not a phone number")),
+    rows = frame.filter(pl.col("status").is_null())
+    rows = rows.with_columns(
+        hopeless=pl.col("hopeless") | (pl.col("input").str.count_matches(r"\d") < _MIN_NSN)
     )
-    return _scatter(frame, rows, ["status", "reason"]).select("status", "reason", "e164")
+    rows = rows.with_columns(
+        status=pl.when("hopeless").then(_u8(_INVALID)).otherwise(_u8(_DEFER)),
+        reason=pl.when("hopeless").then(_u8(_NOT_A_NUMBER)),
+    )
+    frame = _scatter(frame, rows, ["status", "reason"])
+    return frame.select(
+        status=pl.col("status").replace_strict(_STATUS, return_dtype=pl.String),
+        reason=pl.col("reason").replace_strict(_REASONS, default=None, return_dtype=pl.String),
+        e164="e164",
+    )
 
 
 def fast_e164(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
@@ -605,7 +704,8 @@ def fast_e164(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
     unknown). Equal (region, '+', digits) triples — so equal inputs — are decided once.
     """
     frame = tokenize(phones, regions).with_columns(key=_key())
-    keys = frame.filter(pl.col("key").is_not_null()).unique("key")
-    answers = decide(keys.select("key", "region", "plus", "d"))
-    joined = frame.join(answers, on="key", how="left", maintain_order="left")
-    return _settle_rest(joined.select("input", "status", "reason", "e164"))
+    first = pl.col("key").is_first_distinct() & pl.col("key").is_not_null()
+    answers = decide(frame.select("key", "region", "plus", "d").filter(first))
+    joined = frame.select("key").join(answers, on="key", how="left", maintain_order="left")
+    joined = joined.with_columns(frame["input"], frame["hopeless"])
+    return _settle_rest(joined)

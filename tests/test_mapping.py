@@ -377,6 +377,20 @@ def test_google_phone_labels_pick_the_mobile_number_row_by_row(tmp_path: Path) -
     ]
 
 
+def test_labelled_and_unlabelled_phone_columns_together(tmp_path: Path) -> None:
+    table = table_of(
+        tmp_path,
+        "Phone 1 - Label,Phone 1 - Value,Home Phone,Mobile Phone\n"
+        "Work,+1 555 0101,+1 555 0102,\n"
+        "Mobile,+1 555 0201,+1 555 0202,+1 555 0203\n"
+        "Home,+1 555 0301,,\n",
+    )
+    mapping = map_columns(table.frame.columns)
+    assert mapping.phone_columns == ["Mobile Phone", "Phone 1 - Value", "Home Phone"]
+    frame = to_contact_frame(table, mapping)
+    assert frame["phone_input"].to_list() == ["+1 555 0101", "+1 555 0203", "+1 555 0301"]
+
+
 def test_an_explicit_phone_preference_ignores_labels(tmp_path: Path) -> None:
     table = table_of(tmp_path, GOOGLE)
     mapping = map_columns(table.frame.columns, phone_preference=["Phone 1 - Value"])

@@ -278,7 +278,8 @@ def serve(
     """Start ``emulator`` in a background thread; returns once it accepts connections."""
     server = _Server((host, port), _make_handler(emulator))
     thread = threading.Thread(
-        target=server.serve_forever, name=f"sandbox-{emulator.name}", daemon=True
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05}, name=f"sandbox-{emulator.name}", daemon=True
     )
     thread.start()
     bound_port = server.server_address[1]

@@ -38,6 +38,7 @@ class Store:
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
         self._counter = itertools.count(1)
+        self._snapshot: list[dict[str, Any]] | None = None
 
     def new_id(self, prefix: str = "") -> str:
         if self.id_style == "uuid":
@@ -50,6 +51,7 @@ class Store:
             record = {**record, "id": contact_id}
             self.contacts[contact_id] = record
             self.by_e164[e164] = contact_id
+            self._snapshot = None
             return record
 
     def find_e164(self, e164: str) -> dict[str, Any] | None:
@@ -66,11 +68,16 @@ class Store:
             if self.contacts.pop(contact_id, None) is None:
                 return False
             self.by_e164.pop(e164, None)
+            self._snapshot = None
             return True
 
     def all(self) -> list[dict[str, Any]]:
+        """Every contact in insertion order; a snapshot kept until the next insert or delete,
+        so that paging through a large store costs one copy, not one per page."""
         with self.lock:
-            return list(self.contacts.values())
+            if self._snapshot is None:
+                self._snapshot = list(self.contacts.values())
+            return self._snapshot
 
     def log(self, request: LoggedRequest) -> None:
         with self.lock:
@@ -96,3 +103,4 @@ class Store:
             self.contacts = data.get("contacts", {})
             self.lists = data.get("lists", {})
             self.by_e164 = {e164_of(c): cid for cid, c in self.contacts.items()}
+            self._snapshot = None
