@@ -60,21 +60,25 @@ def write_report(results: pl.DataFrame, path: Path) -> None:
 def write_rejects(
     raw: pl.DataFrame, headers: Sequence[str], results: pl.DataFrame, path: Path
 ) -> int:
-    """The rejected records exactly as read (same header), plus error columns. Returns count."""
+    """The rejected records exactly as read (same header), plus error columns. Returns count.
+
+    A rejects file fed back in keeps one pair of error columns: the old ones are replaced.
+    """
     rejected = results.filter(pl.col("status").is_in(REJECT_STATUSES) & pl.col("row").is_not_null())
-    rows = raw.join(
-        rejected.select("row", "error_code", "error_message"),
-        on="row",
-        how="inner",
-        maintain_order="left",
+    errors = rejected.select(
+        "row", pl.col("error_code").alias("\x00code"), pl.col("error_message").alias("\x00message")
     )
-    cells = rows.drop("row").select(
-        neutralise(pl.col(c)).alias(c) for c in rows.columns if c != "row"
-    )
+    rows = raw.join(errors, on="row", how="inner", maintain_order="left")
+    headers = list(headers)
+    keep = len(headers)
+    if headers[-2:] == ["error_code", "error_message"]:
+        keep -= 2
+    data = [pl.nth(i + 1) for i in range(keep)] + [pl.col("\x00code"), pl.col("\x00message")]
+    cells = rows.select(neutralise(expr).alias(f"c{i}") for i, expr in enumerate(data))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*headers, "error_code", "error_message"])
+        writer.writerow([*headers[:keep], "error_code", "error_message"])
         writer.writerows(cells.iter_rows())
     return rows.height
 

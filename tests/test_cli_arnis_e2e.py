@@ -278,3 +278,28 @@ def test_max_invalid_guard_aborts_before_any_write(
     assert result.exit_code == 3
     assert "max-invalid" in result.stderr
     assert arnis.store.writes() == 0
+
+
+def test_rejects_fed_back_in_keep_one_pair_of_error_columns(cli: Cli, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "in.csv", ROWS, header="*,Last Name,Phone,Email,Tags,Time Zone,Opted Out\n"
+    )
+    first, second = tmp_path / "rej1.csv", tmp_path / "rej2.csv"
+    assert cli("validate", source, "--rejects", first).exit_code == 1
+    assert cli("validate", first, "--rejects", second).exit_code == 1
+    with second.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == [
+        "*",
+        "Last Name",
+        "Phone",
+        "Email",
+        "Tags",
+        "Time Zone",
+        "Opted Out",
+        "error_code",
+        "error_message",
+    ]
+    # the duplicate of row 1 is valid on its own now; the two broken records come back
+    assert [r[0] for r in rows[1:]] == ["Cy", "Eve"]
+    assert [r[7] for r in rows[1:]] == ["invalid_phone", "invalid_email"]
