@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.sandbox.common import (
     any_format_to_e164,
+    prime_e164,
     int_param,
     is_email,
     is_timezone,
@@ -108,6 +109,7 @@ class ArnisEmulator(Emulator):
         if len(items) > MAX_BATCH:
             self.store.violation(f"arnis: batch of {len(items)} > {MAX_BATCH}")
             raise ApiError(422, "validation_error", f"at most {MAX_BATCH} contacts per batch")
+        prime_e164([item.get("phone_number") for item in items if isinstance(item, dict)])
         created = duplicates = errors = 0
         with self.store.lock:
             for item in items:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import zoneinfo
 from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
+import polars as pl
 
 from pipeline.sandbox.server import ApiError, Request
 
@@ -19,10 +21,34 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_PRIMED: dict[tuple[str, str], str | None] = {}
+_PRIMED_LOCK = threading.Lock()
+_PRIMED_MAX = 200_000
+_NOT_PRIMED = object()
+
+
+def prime_e164(values: list[Any], region: str = "US") -> None:
+    """Normalize a bulk request's phones in one batch (pipeline.phones, which agrees with
+    phonenumbers on every input), so that the per-item checks that follow are lookups."""
+    texts = [v for v in values if isinstance(v, str) and v.strip()]
+    if len(texts) < 50:
+        return
+    from pipeline.phones import normalize_phones
+
+    e164 = normalize_phones(pl.Series(texts, dtype=pl.String), None, region)["e164"].to_list()
+    with _PRIMED_LOCK:
+        if len(_PRIMED) > _PRIMED_MAX:
+            _PRIMED.clear()
+        _PRIMED.update(zip(((t, region) for t in texts), e164, strict=True))
+
+
 def any_format_to_e164(text: Any, region: str = "US") -> str | None:
     """What a lenient API does with a phone in any format: E.164, or None when invalid."""
     if not isinstance(text, str):
         return None
+    primed = _PRIMED.get((text, region), _NOT_PRIMED)
+    if primed is not _NOT_PRIMED:
+        return primed  # type: ignore[return-value]
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from pipeline.sandbox.common import int_param, is_e164, json_object, now_iso
+from pipeline.sandbox.common import int_param, is_e164, json_object, now_iso, prime_e164
 from pipeline.sandbox.server import ApiError, Emulator, Faults, Reply, Request
 from pipeline.sandbox.store import Store
 
@@ -103,6 +103,7 @@ class OliaiEmulator(Emulator):
         if len(items) > MAX_BULK:
             self.store.violation(f"oliai: bulk of {len(items)} > {MAX_BULK}")
             raise ApiError(400, "bad_request", f"contacts must contain no more than {MAX_BULK}")
+        prime_e164([item.get("phoneNumber") for item in items if isinstance(item, dict)])
         created = updated = 0
         landed: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
