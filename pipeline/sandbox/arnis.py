@@ -12,12 +12,12 @@ from typing import Any
 
 from pipeline.sandbox.common import (
     any_format_to_e164,
-    prime_e164,
     int_param,
     is_email,
     is_timezone,
     json_object,
     now_iso,
+    prime_e164,
 )
 from pipeline.sandbox.server import ApiError, Emulator, Faults, Reply, Request
 from pipeline.sandbox.store import Store
