@@ -43,7 +43,9 @@ def stage_normalize(csv: str) -> dict[str, Any]:
     from pipeline.phones import normalize_phones
 
     contacts = _contacts(csv)
-    seconds, _ = _timed(lambda: normalize_phones(contacts["phone_input"], contacts["country"], "US"))
+    seconds, _ = _timed(
+        lambda: normalize_phones(contacts["phone_input"], contacts["country"], "US")
+    )
     return {"seconds": seconds, "rows": contacts.height}
 
 
@@ -56,10 +58,17 @@ def stage_validate(csv: str) -> dict[str, Any]:
 def stage_dedupe(csv: str) -> dict[str, Any]:
     checked = check_contacts(_contacts(csv))
     undone = checked.with_columns(
-        pl.when(pl.col("status") == "duplicate").then(pl.lit("valid")).otherwise(pl.col("status")).alias("status")
+        pl.when(pl.col("status") == "duplicate")
+        .then(pl.lit("valid"))
+        .otherwise(pl.col("status"))
+        .alias("status")
     )
     seconds, deduped = _timed(lambda: _mark_duplicates(undone))
-    return {"seconds": seconds, "rows": checked.height, "duplicates": deduped.filter(pl.col("status") == "duplicate").height}
+    return {
+        "seconds": seconds,
+        "rows": checked.height,
+        "duplicates": deduped.filter(pl.col("status") == "duplicate").height,
+    }
 
 
 def stage_diff(csv: str) -> dict[str, Any]:
@@ -71,31 +80,54 @@ def stage_diff(csv: str) -> dict[str, Any]:
     checked = check_contacts(_contacts(csv))
     known = checked.filter(pl.col("status") == "valid").select("e164").unique().gather_every(2)
     filler = 1_000_000 - known.height
-    synthetic = pl.DataFrame({"e164": "+999" + pl.int_range(0, filler, eager=True).cast(pl.String).str.zfill(9)})
+    synthetic = pl.DataFrame(
+        {"e164": "+999" + pl.int_range(0, filler, eager=True).cast(pl.String).str.zfill(9)}
+    )
     remote = pl.concat([known, synthetic]).with_columns(
         ("id" + pl.int_range(0, pl.len()).cast(pl.String)).alias("remote_id"),
         pl.lit("Someone").alias("first_name"),
     )
-    remote = remote.select(pl.col(c) if c in remote.columns else pl.lit(None, t).alias(c) for c, t in REMOTE_SCHEMA.items())
+    remote = remote.select(
+        pl.col(c) if c in remote.columns else pl.lit(None, t).alias(c)
+        for c, t in REMOTE_SCHEMA.items()
+    )
     seconds, plan = _timed(lambda: plan_changes(checked, remote, Arnis.capabilities, "upsert"))
-    return {"seconds": seconds, "rows": checked.height, "remote": remote.height,
-            "actions": dict(plan.group_by("action").len().iter_rows())}
+    return {
+        "seconds": seconds,
+        "rows": checked.height,
+        "remote": remote.height,
+        "actions": dict(plan.group_by("action").len().iter_rows()),
+    }
 
 
 def stage_cli(csv: str, command: str, url: str = "", target: str = "") -> dict[str, Any]:
     from pipeline import api
 
-    settings = Settings(input=csv, target=target or None, base_url=url or None, rate_limit=0.0,
-                        state_dir=os.environ.get("BENCH_STATE", "bench/data/state"), quiet=True)
+    settings = Settings(
+        input=csv,
+        target=target or None,
+        base_url=url or None,
+        rate_limit=0.0,
+        state_dir=os.environ.get("BENCH_STATE", "bench/data/state"),
+        quiet=True,
+    )
     run = {"validate": api.validate, "plan": api.plan, "sync": api.sync}[command]
     seconds, result = _timed(lambda: run(settings))
-    return {"seconds": seconds, "rows": result.summary.records, "counts": result.summary.counts,
-            "requests_sent": result.summary.extra.get("requests_sent")}
+    return {
+        "seconds": seconds,
+        "rows": result.summary.records,
+        "counts": result.summary.counts,
+        "requests_sent": result.summary.extra.get("requests_sent"),
+    }
 
 
 STAGES: dict[str, Callable[..., dict[str, Any]]] = {
-    "read": stage_read, "normalize": stage_normalize, "validate": stage_validate,
-    "dedupe": stage_dedupe, "diff": stage_diff, "cli": stage_cli,
+    "read": stage_read,
+    "normalize": stage_normalize,
+    "validate": stage_validate,
+    "dedupe": stage_dedupe,
+    "diff": stage_diff,
+    "cli": stage_cli,
 }
 
 

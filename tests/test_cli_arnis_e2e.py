@@ -87,6 +87,13 @@ def test_sync_creates_reports_every_row_and_rerun_writes_nothing(
     assert zed is not None and zed["opted_out"] is True  # sent through the opt-out endpoint
     assert report[5]["phone_input"] == "+1 415 555 2673"  # a phone stays as it is
     assert len(arnis.store.contacts) == 3
+    writes = [
+        (r.method, r.path.rsplit("/", 1)[-1]) for r in arnis.store.requests if r.method != "GET"
+    ]
+    assert sorted(writes) == [
+        ("POST", "batch"),
+        ("POST", "opt-out"),
+    ]  # one batch, read back by listing
 
     writes_before = arnis.store.writes()
     again, report2 = sync(cli, arnis, source, tmp_path, name="r2")

@@ -82,7 +82,9 @@ class Arnis(Target):
         chunks = contacts.iter_slices(self.chunk_size)
         self.parallel(self._send_batch, list(chunks), "creating")
         landed = self.lookup(contacts["e164"].to_list()).select("e164", "remote_id")
-        joined = contacts.join(landed, on="e164", how="left", maintain_order="left")
+        joined = contacts.drop("remote_id", strict=False).join(
+            landed, on="e164", how="left", maintain_order="left"
+        )
         found = joined.filter(pl.col("remote_id").is_not_null())
         missing = joined.filter(pl.col("remote_id").is_null())
         outcomes = [
