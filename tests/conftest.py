@@ -50,3 +50,5 @@ def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
     yield make
     for sandbox in running:
         sandbox.stop()
+    # no request of any test may break a documented limit (page size, bulk size, ...)
+    assert [v for sandbox in running for v in sandbox.store.violations] == []

@@ -78,3 +78,30 @@ def test_read_only_key_cannot_write(sandbox: RunningSandbox) -> None:
     with pytest.raises(AuthError) as caught:
         _target(sandbox, "read-key").create(_contacts(1))
     assert caught.value.status == 403
+
+
+def test_create_puts_contacts_in_their_lists_one_batch_per_list_set(
+    sandbox: RunningSandbox,
+) -> None:
+    sandbox.store.lists.update({"L1": {"id": "L1"}, "L2": {"id": "L2"}})
+    contacts = _contacts(5).with_columns(
+        pl.Series(
+            "lists", [["L1"], ["L2", "L1"], None, ["L1"], ["L1", "L2"]], dtype=pl.List(pl.String)
+        )
+    )
+    result = _target(sandbox).create(contacts)
+    assert (result["status"] == "created").all()
+    batches = sorted(r.items for r in sandbox.store.requests if r.path.endswith("/batch"))
+    assert batches == [1, 2, 2]  # {L1}: rows 1 and 4; {L1, L2}: rows 2 and 5; none: row 3
+    ids = dict(zip(result["row"].to_list(), result["remote_id"].to_list(), strict=True))
+    members = sandbox.emulator.members  # type: ignore[attr-defined]
+    assert members["L1"] == {ids[1], ids[2], ids[4], ids[5]}
+    assert members["L2"] == {ids[2], ids[5]}
+
+
+def test_create_into_an_unknown_list_is_rejected_with_the_reason(sandbox: RunningSandbox) -> None:
+    contacts = _contacts(1).with_columns(pl.Series("lists", [["nope"]], dtype=pl.List(pl.String)))
+    result = _target(sandbox).create(contacts)
+    assert result["status"].to_list() == ["failed"]
+    assert result["error_code"].to_list() == ["rejected"]
+    assert "nope" in result["error_message"][0]

@@ -41,6 +41,7 @@ class ArnisEmulator(Emulator):
     ) -> None:
         super().__init__(store, api_key, faults)
         self.keys = {api_key: FULL, **(scoped_keys or {})}
+        self.members: dict[str, set[str]] = {}
         p = PREFIX
         self.route("GET", f"{p}/contacts", self.list_contacts)
         self.route("POST", f"{p}/contacts", self.create_contact)
@@ -93,13 +94,17 @@ class ArnisEmulator(Emulator):
         return Reply(200, self._existing(request.params["id"]))
 
     def create_contact(self, request: Request) -> Reply:
-        record, e164 = self._validated(json_object(request))
+        body = json_object(request)
+        record, e164 = self._validated(body)
+        list_ids = self._known_lists(body.get("list_ids"))
         with self.store.lock:
             if self.store.find_e164(e164):
                 raise ApiError(
                     409, "conflict", f"A contact with phone number {e164} already exists"
                 )
-            return Reply(201, self.store.insert(e164, record))
+            created = self.store.insert(e164, record)
+            self._join_lists(created["id"], list_ids)
+            return Reply(201, created)
 
     def batch_create(self, request: Request) -> Reply:
         body = json_object(request)
@@ -109,6 +114,7 @@ class ArnisEmulator(Emulator):
         if len(items) > MAX_BATCH:
             self.store.violation(f"arnis: batch of {len(items)} > {MAX_BATCH}")
             raise ApiError(422, "validation_error", f"at most {MAX_BATCH} contacts per batch")
+        list_ids = self._known_lists(body.get("list_ids"))
         prime_e164([item.get("phone_number") for item in items if isinstance(item, dict)])
         created = duplicates = errors = 0
         with self.store.lock:
@@ -121,7 +127,7 @@ class ArnisEmulator(Emulator):
                 if self.store.find_e164(e164):
                     duplicates += 1
                     continue
-                self.store.insert(e164, record)
+                self._join_lists(self.store.insert(e164, record)["id"], list_ids)
                 created += 1
         counts = {"total_submitted": len(items), "created": created}
         return Reply(200, {**counts, "duplicates_skipped": duplicates, "errors": errors})
@@ -183,6 +189,23 @@ class ArnisEmulator(Emulator):
         }
         self.store.lists[list_id] = record
         return Reply(201, record)
+
+    def _known_lists(self, list_ids: Any) -> list[str]:
+        if list_ids is None:
+            return []
+        if not isinstance(list_ids, list) or not all(isinstance(i, str) for i in list_ids):
+            raise ApiError(422, "validation_error", "list_ids must be a list of list ids")
+        for list_id in list_ids:
+            if list_id not in self.store.lists:
+                raise ApiError(404, "not_found", f"List {list_id} not found")
+        return list_ids
+
+    def _join_lists(self, contact_id: str, list_ids: list[str]) -> None:
+        """List membership lives beside the contact (it is not in the contact object)."""
+        for list_id in list_ids:
+            members = self.members.setdefault(list_id, set())
+            members.add(contact_id)
+            self.store.lists[list_id]["contact_count"] = len(members)
 
     # -- helpers -----------------------------------------------------------------------
     def _existing(self, contact_id: str) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class Arnis(Target):
         can_delete=True,
         bulk_delete=1,
         opt_out="POST /contacts/{id}/opt-out",
-        lists="list_ids on create",
+        lists="list_ids on create (membership is not readable: not diffed)",
         page_size=100,
         rate_limit=None,
         bulk_rate_limit=None,
@@ -79,8 +79,7 @@ class Arnis(Target):
 
     # -- write -------------------------------------------------------------------------
     def create(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        chunks = contacts.iter_slices(self.chunk_size)
-        self.parallel(self._send_batch, list(chunks), "creating")
+        self.parallel(self._send_batch, _chunks_by_lists(contacts, self.chunk_size), "creating")
         landed = self.lookup(contacts["e164"].to_list()).select("e164", "remote_id")
         joined = contacts.drop("remote_id", strict=False).join(
             landed, on="e164", how="left", maintain_order="left"
@@ -94,7 +93,9 @@ class Arnis(Target):
         return outcomes_frame(outcomes).sort("row")
 
     def _send_batch(self, chunk: pl.DataFrame) -> None:
-        body = {"contacts": payloads(chunk, WRITE_NAMES)}
+        body: dict[str, Any] = {"contacts": payloads(chunk, WRITE_NAMES)}
+        if "lists" in chunk.columns and chunk["lists"][0] is not None and len(chunk["lists"][0]):
+            body["list_ids"] = list(chunk["lists"][0])
         try:
             self.client.request("POST", "/contacts/batch", json_body=body, limiter="bulk")
         except AmbiguousWriteError:
@@ -107,6 +108,8 @@ class Arnis(Target):
         """One create after a batch left this contact missing; ambiguous failures are
         checked by a read-back before anything is sent again."""
         body = payloads(pl.DataFrame([contact]), WRITE_NAMES)[0]
+        if contact.get("lists"):
+            body["list_ids"] = list(contact["lists"])
         for _ in range(attempts):
             try:
                 created = self.client.request_json("POST", "/contacts", json_body=body)
@@ -179,3 +182,14 @@ class Arnis(Target):
         except TargetError as exc:
             return failure_outcome(contact["row"], exc, remote_id)
         return Outcome(contact["row"], "opted_out", remote_id)
+
+
+def _chunks_by_lists(contacts: pl.DataFrame, size: int) -> list[pl.DataFrame]:
+    """Batches of at most ``size`` whose contacts share their lists (``list_ids`` is per batch)."""
+    if "lists" not in contacts.columns:
+        return list(contacts.iter_slices(size))
+    key = pl.col("lists").fill_null(pl.lit([], pl.List(pl.String))).list.sort().list.join("\x1f")
+    groups = contacts.with_columns(key.alias("_lists_key")).partition_by(
+        "_lists_key", maintain_order=True
+    )
+    return [chunk.drop("_lists_key") for group in groups for chunk in group.iter_slices(size)]
