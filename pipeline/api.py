@@ -19,7 +19,7 @@ import polars as pl
 
 from pipeline.config import Settings, invalid_limit
 from pipeline.diff import DeleteLimit, plan_changes, require_mode
-from pipeline.errors import GuardError, UsageError
+from pipeline.errors import AuthError, GuardError, UsageError
 from pipeline.journal import Journal, RunLock, state_key
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
 from pipeline.progress import NullProgress, Progress
@@ -161,9 +161,26 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
     return cls(target_settings, progress)
 
 
-def _remote_set(target: Target, checked: pl.DataFrame) -> pl.DataFrame:
+def _remote_set(settings: Settings, target: Target, checked: pl.DataFrame) -> pl.DataFrame:
+    if settings.skip_remote_read:
+        if settings.mode != "create-only":
+            raise UsageError(
+                "--skip-remote-read goes with --mode create-only: without the remote set nothing can be diffed"
+            )
+        return pl.DataFrame(schema=REMOTE_SCHEMA)
     if target.capabilities.can_list:
-        return target.fetch_remote()
+        try:
+            return target.fetch_remote()
+        except AuthError as exc:
+            if exc.status == 403:
+                raise AuthError(
+                    f"{target.name} refused to list contacts (HTTP 403): this key's scope cannot "
+                    "read contacts (an arnis 'Contacts Only' key, for example). Use a key that "
+                    "may read contacts, or create without reading: --mode create-only "
+                    "--skip-remote-read (contacts that exist already are reported skipped)",
+                    status=403,
+                ) from exc
+            raise
     numbers = checked.filter(pl.col("status") == "valid")["e164"].to_list()
     return target.lookup(numbers) if numbers else pl.DataFrame(schema=REMOTE_SCHEMA)
 
@@ -194,9 +211,8 @@ def _journal(settings: Settings, target: Target) -> Journal:
 def _planned(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFrame:
     mode = require_mode(settings.mode, target.capabilities, target.name)
     _guard_invalid(settings, loaded.checked)
-    remote = _with_journaled_opt_outs(
-        _remote_set(target, loaded.checked), target, _journal(settings, target)
-    )
+    remote = _remote_set(settings, target, loaded.checked)
+    remote = _with_journaled_opt_outs(remote, target, _journal(settings, target))
     limit = DeleteLimit.parse(settings.max_deletes)
     return plan_changes(loaded.checked, remote, target.capabilities, mode, limit)
 
@@ -233,7 +249,7 @@ def sync(settings: Settings, progress: Progress | None = None) -> RunResult:
             planned = _planned(settings, target, loaded)
             journal = Journal(state_dir, key)
             journal.record("plan", counts=dict(planned.group_by("action").len().iter_rows()))
-            results = execute_plan(planned, target)
+            results = execute_plan(planned, target, blind=settings.skip_remote_read)
             _record_opt_outs(results, journal)
             journal.record("done", counts=dict(results.group_by("status").len().iter_rows()))
     finally:

@@ -89,7 +89,9 @@ def pipeline_options(func: F) -> F:
             default=None,
             help="No progress bars, and no summary unless something is wrong (for cron).",
         ),
-        click.option("--no-progress", "no_progress", is_flag=True, default=None, help="No progress bars."),
+        click.option(
+            "--no-progress", "no_progress", is_flag=True, default=None, help="No progress bars."
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -130,6 +132,13 @@ def target_options(func: F) -> F:
             help="Requests per minute (default: the documented limit; 0: off).",
         ),
         click.option("--state-dir", help="Journal and lock directory (default .contact-sync/)."),
+        click.option(
+            "--skip-remote-read",
+            is_flag=True,
+            default=None,
+            help="With --mode create-only: do not read the remote set (for keys that may "
+            "create but not list); contacts that exist already are reported skipped.",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

@@ -9,9 +9,10 @@ A job file's top-level keys are the long option names with ``_`` for ``-`` plus
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,19 @@ class Settings:
     html_report: str | None = None
     phone_preference: tuple[str, ...] = ()
     quiet: bool = False
+    skip_remote_read: bool = False
+    #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
+    #: crosses midnight writes every file of the run under the same date
+    run_date: str = field(
+        default_factory=lambda: dt.date.today().isoformat(), compare=False, repr=False
+    )
 
     def path(self, name: str) -> Path | None:
         """An output path option with ``{date}`` filled in, or None."""
         value = getattr(self, name)
         if not value:
             return None
-        return Path(str(value).replace("{date}", dt.date.today().isoformat()))
+        return Path(str(value).replace("{date}", self.run_date))
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
@@ -76,46 +83,106 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
+_MODES = ("upsert", "create-only", "update-only", "mirror")
+
+
+def _limit_problem(value: Any) -> str | None:
+    if re.fullmatch(r"\d+(\.\d+)?%|\d+", str(value).strip()):
+        return None
+    return f'takes N or N% (like 50 or "5%"), not {_describe(value)}'
+
+
+def _at_least_one(value: Any) -> str | None:
+    return None if value >= 1 else f"must be at least 1, not {value}"
+
+
+#: value checks of a job file's keys, beyond their type: a message, or None when fine
+_VALUES: dict[str, Callable[[Any], str | None]] = {
+    "mode": lambda v: None if v in _MODES else f"must be one of {', '.join(_MODES)}, not {v!r}",
+    "max_deletes": _limit_problem,
+    "max_invalid": _limit_problem,
+    "chunk_size": _at_least_one,
+    "concurrency": _at_least_one,
+    "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
+}
+
+#: key names that would hold the API key itself: refused at the top of a job file, under
+#: ``[options]`` and in ``--option`` (the key only ever comes from the environment)
+_SECRET_NAMES = frozenset(
+    {"api_key", "apikey", "key", "token", "api_token", "access_token", "secret", "password"}
+)
+_HEADER = re.compile(r"^[ \t]*\[\[?([^\]]*)\]")
+
+
 def load_job_file(path: str | Path) -> dict[str, Any]:
-    """The job file's settings, checked: unknown keys and wrong types are usage errors."""
+    """The job file's settings, checked: unknown keys and wrong types are usage errors.
+
+    Every message starts with ``FILE:LINE:`` and names the key; a key that would hold the
+    API key itself is refused (it belongs in the environment variable ``api_key_env``).
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except FileNotFoundError as exc:
         raise UsageError(f"job file {file} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"job file {file} is a directory, not a TOML file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read job file {file}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"job file {file} is not valid TOML: {exc}") from exc
+        at = re.search(r"at line (\d+)", str(exc))
+        where = f"{file}:{at.group(1)}" if at else str(file)
+        raise UsageError(f"{where}: not a valid TOML job file: {exc}") from exc
     for key, value in data.items():
         _check_key(file, text, key, value)
-    if "api_key" in data:  # pragma: no cover - refused by _check_key already
-        raise UsageError("api_key")
     return {k: _normalise(k, v) for k, v in data.items()}
+
+
+def _is_secret_name(name: str) -> bool:
+    return name.strip().lower().replace("-", "_") in _SECRET_NAMES
+
+
+def _secret_message(where: str, key: str) -> str:
+    return (
+        f"{where}: '{key}' — the API key never goes in a file: put it in an environment "
+        "variable and name that variable with api_key_env (default CONTACT_SYNC_API_KEY)"
+    )
 
 
 def _check_key(file: Path, text: str, key: str, value: Any) -> None:
     where = f"{file}:{_line_of(text, key)}"
-    if key in ("api_key", "key", "token"):
-        raise UsageError(
-            f"{where}: '{key}' — the API key never goes in a file; name its environment "
-            "variable with api_key_env instead"
-        )
+    if _is_secret_name(key):
+        raise UsageError(_secret_message(where, key))
     expected = _TYPES.get(key)
     if expected is None:
         known = ", ".join(sorted(_TYPES))
-        raise UsageError(f"{where}: unknown key '{key}'. Known keys: {known}")
-    if isinstance(value, bool) and expected is not bool:
-        raise UsageError(f"{where}: '{key}' must be {_type_name(expected)}, not a boolean")
-    if not isinstance(value, expected):
-        raise UsageError(
-            f"{where}: '{key}' must be {_type_name(expected)}, not {type(value).__name__}"
-        )
+        close = difflib.get_close_matches(key.replace("-", "_"), _TYPES, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(f"{where}: unknown key '{key}'{hint}. Known keys: {known}")
+    # TOML booleans are Python ints: only a key that takes true/false accepts them
+    if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+        raise UsageError(f"{where}: '{key}' must be {_type_name(expected)}, not {_describe(value)}")
+    problem = _VALUES.get(key, lambda _: None)(value)
+    if problem:
+        raise UsageError(f"{where}: '{key}' {problem}")
     if isinstance(value, dict):
         for inner, item in value.items():
+            inner_where = f"{file}:{_line_of(text, inner, table=key)}"
+            if key == "options" and _is_secret_name(inner):
+                raise UsageError(_secret_message(inner_where, f"[options] {inner}"))
             if not isinstance(item, str | int | float) or isinstance(item, bool):
-                raise UsageError(f"{where}: [{key}] {inner} must be a string")
+                raise UsageError(
+                    f"{inner_where}: '{inner}' under [{key}] must be a string, "
+                    f"not {_describe(item)}"
+                )
+    if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, str):
+                raise UsageError(
+                    f"{where}: '{key}' must be a list of strings (column names), "
+                    f"not a list holding {_describe(item)}"
+                )
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
@@ -131,10 +198,51 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def _line_of(text: str, key: str) -> int:
-    pattern = re.compile(rf"^\s*(\[\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)", re.M)
-    found = pattern.search(text)
-    return text.count("\n", 0, found.start()) + 1 if found else 1
+def _describe(value: Any) -> str:
+    """A TOML value's kind in words, with the value when it is short."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({shown!r})"
+    if isinstance(value, int):
+        return f"a whole number ({value})"
+    if isinstance(value, float):
+        return f"a number ({value:g})"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return f"a date or time ({value.isoformat()})"
+    return type(value).__name__
+
+
+def _bare(name: str) -> str:
+    return name.strip().strip("\"'").strip()
+
+
+def _line_of(text: str, key: str, table: str | None = None) -> int:
+    """The 1-based line where ``key`` is set (in ``[table]`` when given); 1 if not found."""
+    name = rf"(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')"
+    setting = re.compile(rf"^[ \t]*{name}[ \t]*[=.]")
+    own_header = re.compile(rf"^[ \t]*\[\[?[ \t]*{name}[ \t]*[\].]")
+    dotted = re.compile(rf"^[ \t]*{re.escape(table)}[ \t]*\.[ \t]*{name}[ \t]*=") if table else None
+    current: str | None = None  # the table the line belongs to; None: the top level
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            if table is None and own_header.match(line):
+                return number
+            current = ".".join(_bare(part) for part in header.group(1).split("."))
+            continue
+        if table is None and current is None and setting.match(line):
+            return number
+        if table is not None and current == table and setting.match(line):
+            return number
+        if dotted is not None and current is None and dotted.match(line):
+            return number
+    return _line_of(text, table) if table is not None else 1
 
 
 def _normalise(key: str, value: Any) -> Any:
@@ -156,6 +264,12 @@ def parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"{flag} takes KEY=VALUE, not {pair!r}")
+        if flag == "--option" and _is_secret_name(key):
+            raise UsageError(
+                f"--option {key.strip()}: the API key is never given as a flag value; put "
+                "it in the environment variable named by --api-key-env (default "
+                "CONTACT_SYNC_API_KEY)"
+            )
         result[key.strip()] = value.strip()
     return result
 

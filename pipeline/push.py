@@ -14,10 +14,14 @@ from pipeline.targets.base import RESULT_SCHEMA, Target
 _FINAL = {"create": "created", "update": "updated", "delete": "deleted", "skip": "skipped"}
 
 
-def execute_plan(plan: pl.DataFrame, target: Target) -> pl.DataFrame:
-    """Send the plan's writes; return the plan with ``status``, ``remote_id`` and errors."""
+def execute_plan(plan: pl.DataFrame, target: Target, *, blind: bool = False) -> pl.DataFrame:
+    """Send the plan's writes; return the plan with ``status``, ``remote_id`` and errors.
+
+    ``blind``: the remote set was not read, so creates may meet existing contacts.
+    """
+    create = target.create_blind if blind else target.create
     outcomes = [
-        _run(target.create, plan.filter(pl.col("action") == "create")),
+        _run(create, plan.filter(pl.col("action") == "create")),
         _run(target.update, _field_updates(plan)),
         _run(target.delete, plan.filter(pl.col("action") == "delete")),
     ]

@@ -310,3 +310,50 @@ def test_rejects_fed_back_in_keep_one_pair_of_error_columns(cli: Cli, tmp_path: 
     # the duplicate of row 1 is valid on its own now; the two broken records come back
     assert [r[0] for r in rows[1:]] == ["Cy", "Eve"]
     assert [r[7] for r in rows[1:]] == ["invalid_phone", "invalid_email"]
+
+
+def test_contacts_only_key_is_told_how_to_create_without_reading(
+    cli: Cli,
+    sandbox_factory: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arnis = sandbox_factory("arnis", scoped_keys={"contacts-only-key-42": "contacts"})
+    monkeypatch.setenv("SCOPED_KEY", "contacts-only-key-42")
+    source = write_csv(tmp_path / "in.csv", [ROWS[0], ROWS[1]])
+    refused, _ = sync(cli, arnis, source, tmp_path, "--api-key-env", "SCOPED_KEY")
+    assert refused.exit_code == 3
+    assert "--skip-remote-read" in refused.stderr and "contacts-only-key-42" not in refused.stderr
+    assert arnis.store.writes() == 0
+    arnis.store.insert(
+        "+442079460958", {"phone_number": "+442079460958", "e164_number": "+442079460958"}
+    )
+    blind, report = sync(
+        cli,
+        arnis,
+        source,
+        tmp_path,
+        "--api-key-env",
+        "SCOPED_KEY",
+        "--mode",
+        "create-only",
+        "--skip-remote-read",
+        name="blind",
+    )
+    assert blind.exit_code == 1, blind.stderr
+    assert [(r["status"], r["error_code"]) for r in report] == [
+        ("created", ""),
+        ("skipped", "exists_remotely"),
+    ]
+    created = arnis.store.find_e164("+14155552671")
+    assert created is not None and report[0]["remote_id"] == created["id"]
+
+
+def test_skip_remote_read_needs_create_only(
+    cli: Cli, arnis: RunningSandbox, tmp_path: Path
+) -> None:
+    result, _ = sync(
+        cli, arnis, write_csv(tmp_path / "in.csv", ROWS[:1]), tmp_path, "--skip-remote-read"
+    )
+    assert result.exit_code == 2
+    assert "create-only" in result.stderr

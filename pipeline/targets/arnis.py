@@ -131,6 +131,44 @@ class Arnis(Target):
             "gave up: the create kept failing and did not land",
         )
 
+    def create_blind(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        """One POST per contact, for keys that may create but not list: ``201`` created,
+        ``409`` skipped as existing (after an ambiguous failure, ``409`` means ours landed)."""
+        rows = list(contacts.iter_rows(named=True))
+        return outcomes_frame(self.parallel(self._create_blind_one, rows, "creating"))
+
+    def _create_blind_one(self, contact: dict[str, Any], attempts: int = 3) -> Outcome:
+        body = payloads(pl.DataFrame([contact]), WRITE_NAMES)[0]
+        if contact.get("lists"):
+            body["list_ids"] = list(contact["lists"])
+        sent_before = False
+        for _ in range(attempts):
+            try:
+                created = self.client.request_json("POST", "/contacts", json_body=body)
+            except ConflictError:
+                if sent_before:
+                    return Outcome(
+                        contact["row"],
+                        "created",
+                        None,
+                        None,
+                        "created (its id could not be read back with this key)",
+                    )
+                return Outcome(
+                    contact["row"],
+                    "skipped",
+                    None,
+                    "exists_remotely",
+                    "exists on arnis already; create-only mode leaves it as it is",
+                )
+            except AmbiguousWriteError:
+                sent_before = True
+                continue
+            except TargetError as exc:
+                return failure_outcome(contact["row"], exc)
+            return Outcome(contact["row"], "created", str(created["id"]))
+        return Outcome(contact["row"], "failed", None, "failed", "gave up: the create kept failing")
+
     def _landed_id(self, e164: str) -> str | None:
         """The id of the contact with this number, searched on the server side."""
         body = self.client.request_json(

@@ -162,6 +162,11 @@ class Target(ABC):
     def create(self, contacts: pl.DataFrame) -> pl.DataFrame:
         """Create these contacts; one result row per input row."""
 
+    def create_blind(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        """Create without having read the remote set (``--skip-remote-read``): a contact
+        that exists already must come back ``skipped`` with ``exists_remotely``."""
+        return self.create(contacts)
+
     def update(self, contacts: pl.DataFrame) -> pl.DataFrame:
         return skip_all(contacts, "update_unsupported", f"{self.name} cannot update contacts")
 
