@@ -21,6 +21,7 @@ import click
 from pipeline import api
 from pipeline.config import Settings, build_settings, parse_pairs
 from pipeline.errors import AuthError, ContactSyncError, TargetError, TransientError
+from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
 from pipeline.report import human_summary
 from pipeline.secrets import redact
@@ -199,8 +200,21 @@ def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
     settings = _settings(params)
     result = command(settings, choose_progress(settings.quiet or bool(params.get("no_progress"))))
     if not settings.quiet or result.exit_code != 0:
+        if result.mapping.guessed and not settings.quiet:
+            click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)
     sys.exit(result.exit_code)
+
+
+def mapping_lines(mapping: ColumnMapping) -> str:
+    """The columns the tool chose by itself, and how to override them."""
+    lines = ["columns mapped by guess (override with --map FIELD=COLUMN):\n"]
+    for field, column in mapping.guessed.items():
+        lines.append(f"  {field:<12} <- {column!r}\n")
+    if len(mapping.phone_columns) > 1:
+        order = ", ".join(repr(c) for c in mapping.phone_columns)
+        lines.append(f"  phone columns, first non-empty wins: {order} (--phone-preference)\n")
+    return "".join(lines)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

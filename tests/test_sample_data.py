@@ -96,3 +96,19 @@ def test_every_export_layout_maps_without_map_flags(cli: Cli, layout: str, tmp_p
     assert result.exit_code in (0, 1), result.stderr
     lines = records(report)
     assert sum(line["status"] == "valid" for line in lines) >= 10
+
+
+def test_validate_shows_the_mapping_it_guessed_and_map_overrides_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    outlook = SAMPLES / "layouts" / "outlook.csv"
+    shown = cli("validate", outlook)
+    assert "phone        <- 'Mobile Phone'" in shown.stderr
+    assert "email        <- 'E-mail Address'" in shown.stderr
+    report = tmp_path / "r.csv"
+    cli("validate", outlook, "--map", "phone=Business Phone", "--report", report)
+    source = records(outlook)
+    lines = records(report)
+    assert [line["phone_input"].strip() for line in lines] == [
+        r["Business Phone"].strip() for r in source
+    ]
