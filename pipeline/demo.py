@@ -17,10 +17,28 @@ OUT = Path("out/demo")
 
 
 def _sync(url: str, report: Path, env: dict[str, str]) -> int:
-    command = [sys.executable, "-m", "pipeline", "sync", str(SAMPLE), "--target", "arnis",
-               "--base-url", url, "--report", str(report), "--summary-json", str(report.with_suffix(".json")),
-               "--state-dir", str(OUT / "state"), "--no-progress"]
-    print(f"$ contact-sync sync {SAMPLE} --target arnis --base-url {url} --report {report}", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "sync",
+        str(SAMPLE),
+        "--target",
+        "arnis",
+        "--base-url",
+        url,
+        "--report",
+        str(report),
+        "--summary-json",
+        str(report.with_suffix(".json")),
+        "--state-dir",
+        str(OUT / "state"),
+        "--no-progress",
+    ]
+    print(
+        f"$ contact-sync sync {SAMPLE} --target arnis --base-url {url} --report {report}",
+        flush=True,
+    )
     done = subprocess.run(command, env=env, check=False)
     print(f"  exit code {done.returncode}; report: {report}\n", flush=True)
     return done.returncode
@@ -31,7 +49,9 @@ def main() -> int:
     env = {**os.environ, "CONTACT_SYNC_API_KEY": "demo-" + secrets.token_hex(8)}
     server = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "sandbox", "--target", "arnis"],
-        env=env, stdout=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None

@@ -279,7 +279,9 @@ def serve(
     server = _Server((host, port), _make_handler(emulator))
     thread = threading.Thread(
         target=server.serve_forever,
-        kwargs={"poll_interval": 0.05}, name=f"sandbox-{emulator.name}", daemon=True
+        kwargs={"poll_interval": 0.05},
+        name=f"sandbox-{emulator.name}",
+        daemon=True,
     )
     thread.start()
     bound_port = server.server_address[1]
