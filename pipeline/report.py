@@ -139,16 +139,26 @@ def write_summary_json(summary: Summary, path: Path) -> None:
 
 
 def human_summary(summary: Summary, report_path: Path | None = None) -> str:
-    """A few lines for stderr: counts by status, top error codes, time, where the report is."""
+    """A closing table for stderr: counts by status, the top error codes with an example
+    row each, the time taken and where the report is."""
+    where = f" into {summary.extra['target']}" if summary.extra.get("target") else ""
     out = io.StringIO()
-    counts = ", ".join(
-        f"{n} {status}" for status, n in sorted(summary.counts.items(), key=lambda kv: -kv[1])
-    )
-    out.write(f"{summary.command}: {summary.records} records: {counts} ({summary.seconds:.2f}s)\n")
-    for code, n in list(summary.error_codes.items())[:5]:
-        example = summary.examples.get(code)
-        where = f" (e.g. row {example})" if example is not None else ""
-        out.write(f"  {code}: {n}{where}\n")
+    out.write(f"{summary.command}{where}: {summary.records} records in {summary.seconds:.2f}s\n")
+    rows = [("status", "records", "")]
+    rows += [
+        (status, str(n), "") for status, n in sorted(summary.counts.items(), key=lambda kv: -kv[1])
+    ]
+    codes = list(summary.error_codes.items())[:6]
+    if codes:
+        rows.append(("error code", "records", "e.g. row"))
+        rows += [(code, str(n), str(summary.examples.get(code, ""))) for code, n in codes]
+    width = max(len(r[0]) for r in rows)
+    for name, count, example in rows:
+        out.write(f"  {name:<{width}}  {count:>7}  {example:>8}".rstrip() + "\n")
+    if len(summary.error_codes) > len(codes):
+        out.write(
+            f"  ... and {len(summary.error_codes) - len(codes)} more error codes (see the report)\n"
+        )
     if report_path is not None:
         out.write(f"  report: {report_path}\n")
     return out.getvalue()

@@ -112,3 +112,16 @@ def test_validate_shows_the_mapping_it_guessed_and_map_overrides_it(
     assert [line["phone_input"].strip() for line in lines] == [
         r["Business Phone"].strip() for r in source
     ]
+
+
+def test_closing_summary_names_counts_codes_and_an_example_row(cli: Cli, tmp_path: Path) -> None:
+    report = tmp_path / "r.csv"
+    result = cli("validate", MESSY, "--report", report)
+    lines = records(report)
+    first_bad_phone = next(line["row"] for line in lines if line["error_code"] == "invalid_phone")
+    count = sum(line["error_code"] == "invalid_phone" for line in lines)
+    valid = sum(line["status"] == "valid" for line in lines)
+    table = [line.split() for line in result.stderr.splitlines()]
+    assert ["invalid_phone", str(count), first_bad_phone] in table
+    assert ["valid", str(valid)] in table
+    assert f"report: {report}" in result.stderr
