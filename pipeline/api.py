@@ -19,7 +19,7 @@ import polars as pl
 
 from pipeline.config import Settings, invalid_limit
 from pipeline.diff import DeleteLimit, plan_changes, require_mode
-from pipeline.errors import AuthError, GuardError, UsageError
+from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
 from pipeline.journal import Journal, RunLock, state_key
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
 from pipeline.progress import NullProgress, Progress
@@ -102,8 +102,12 @@ def _finish(
     started: float,
     plan: pl.DataFrame | None = None,
     extra: dict[str, Any] | None = None,
+    aborted: ContactSyncError | None = None,
 ) -> RunResult:
     summary = summarise(command, results, time.monotonic() - started, extra)
+    if aborted is not None:
+        summary.exit_code = aborted.exit_code
+        summary.extra["aborted"] = str(aborted)
     report = settings.path("report")
     if report:
         write_report(results, report)
@@ -130,9 +134,12 @@ def validate(settings: Settings, progress: Progress | None = None) -> RunResult:
     started = time.monotonic()
     progress = progress or NullProgress()
     loaded = _load(settings, progress)
-    result = _finish("validate", settings, loaded, loaded.checked, started)
-    _guard_invalid(settings, loaded.checked)
-    return result
+    try:
+        _guard_invalid(settings, loaded.checked)
+    except GuardError as tripped:
+        _finish("validate", settings, loaded, loaded.checked, started, aborted=tripped)
+        raise
+    return _finish("validate", settings, loaded, loaded.checked, started)
 
 
 def open_target(settings: Settings, progress: Progress | None = None) -> Target:

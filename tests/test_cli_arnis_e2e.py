@@ -357,3 +357,16 @@ def test_skip_remote_read_needs_create_only(
     )
     assert result.exit_code == 2
     assert "create-only" in result.stderr
+
+
+def test_validate_max_invalid_exits_3_and_still_writes_its_outputs(
+    cli: Cli, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "in.csv", ROWS)
+    summary, report = tmp_path / "s.json", tmp_path / "r.csv"
+    result = cli(
+        "validate", source, "--max-invalid", "10%", "--summary-json", summary, "--report", report
+    )
+    assert result.exit_code == 3
+    assert json.loads(summary.read_text())["exit_code"] == 3
+    assert len(read_report(report)) == len(ROWS)
