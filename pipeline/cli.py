@@ -198,7 +198,7 @@ def handle_errors(func: F) -> F:
 
 def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
     settings = _settings(params)
-    result = command(settings, choose_progress(settings.quiet or bool(params.get("no_progress"))))
+    result = command(settings, choose_progress(settings.quiet or settings.no_progress))
     if not settings.quiet or result.exit_code != 0:
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)

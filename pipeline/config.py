@@ -45,6 +45,7 @@ class Settings:
     phone_preference: tuple[str, ...] = ()
     quiet: bool = False
     skip_remote_read: bool = False
+    no_progress: bool = False
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
     #: crosses midnight writes every file of the run under the same date
     run_date: str = field(
@@ -80,6 +81,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "html_report": str,
     "phone_preference": list,
     "quiet": bool,
+    "no_progress": bool,
+    "skip_remote_read": bool,
 }
 
 

@@ -11,7 +11,7 @@ import re
 
 from pipeline.errors import UsageError
 
-_QUERY_SECRET = re.compile(r"(?i)((?:api_?key|token|access_token|key)=)[^&\s#\"']+")
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:api_?key|apikey|token|access_token|key)=)[^&\s#\"']+")
 
 
 class ApiKey:

@@ -236,26 +236,36 @@ def failure_outcome(row: int, exc: TargetError, remote_id: str | None = None) ->
 
 
 def remote_frame(records: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> pl.DataFrame:
-    """API records → canonical remote frame; ``names`` maps canonical field → API field."""
-    columns: dict[str, list[Any]] = {column: [] for column in REMOTE_SCHEMA}
-    for record in records:
-        for column in REMOTE_SCHEMA:
-            api_name = names.get(column)
-            value = record.get(api_name) if api_name else None
-            columns[column].append(_canonical_value(column, value))
-    return pl.DataFrame(columns, schema=REMOTE_SCHEMA)
+    """API records → canonical remote frame; ``names`` maps canonical field → API field.
+
+    Built by polars from the records in one pass (no per-cell Python), values cast to the
+    canonical types; ``metadata`` objects become JSON text.
+    """
+    api_schema: dict[str, Any] = {}
+    for column, dtype in REMOTE_SCHEMA.items():
+        api_name = names.get(column)
+        if api_name and column != "metadata":
+            api_schema[api_name] = dtype
+    frame = (
+        pl.from_dicts(list(records), schema=api_schema, strict=False)
+        if records
+        else pl.DataFrame(schema=api_schema)
+    )
+    columns = []
+    for column, dtype in REMOTE_SCHEMA.items():
+        api_name = names.get(column)
+        if column == "metadata" and api_name:
+            values = [_metadata_text(record.get(api_name)) for record in records]
+            columns.append(pl.Series(column, values, dtype=pl.String))
+        elif api_name:
+            columns.append(frame.get_column(api_name).cast(dtype, strict=False).alias(column))
+        else:
+            columns.append(pl.Series(column, [None] * frame.height, dtype=dtype))
+    return pl.DataFrame(columns)
 
 
-def _canonical_value(column: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if column in ("tags", "lists"):
-        return [str(v) for v in value] if isinstance(value, list) else None
-    if column == "opted_out":
-        return bool(value)
-    if column == "metadata":
-        return json.dumps(value, sort_keys=True) if isinstance(value, dict) else None
-    return str(value)
+def _metadata_text(value: Any) -> str | None:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict) else None
 
 
 def payloads(
