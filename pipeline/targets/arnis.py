@@ -212,19 +212,7 @@ class Arnis(Target):
         return Outcome(contact["row"], "updated", contact["remote_id"])
 
     def delete(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        return outcomes_frame(
-            self.parallel(self._delete_one, list(contacts.iter_rows(named=True)), "deleting")
-        )
-
-    def _delete_one(self, contact: dict[str, Any]) -> Outcome:
-        remote_id = contact["remote_id"]
-        try:
-            self.client.request("DELETE", f"/contacts/{remote_id}")
-        except TargetError as exc:
-            if exc.status == 404:
-                return Outcome(contact["row"], "deleted", remote_id)
-            return failure_outcome(contact["row"], exc, remote_id)
-        return Outcome(contact["row"], "deleted", remote_id)
+        return self.delete_each(contacts)
 
     def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame:
         return outcomes_frame(

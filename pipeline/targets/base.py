@@ -176,7 +176,23 @@ class Target(ABC):
     def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame:
         return skip_all(contacts, "opt_out_unsupported", f"{self.name} has no opt-out")
 
-    # -- shared machinery --------------------------------------------------------------
+    # -- shared machinery ------------------------------------------------------------
+    def delete_each(self, contacts: pl.DataFrame, path: str = "/contacts/{id}") -> pl.DataFrame:
+        """``DELETE path`` per contact, concurrently; a ``404`` means already gone."""
+        work = list(contacts.select("row", "remote_id").iter_rows())
+        return outcomes_frame(
+            self.parallel(self._delete_one, [(r, i, path) for r, i in work], "deleting")
+        )
+
+    def _delete_one(self, work: tuple[Any, str, str]) -> Outcome:
+        row, remote_id, path = work
+        try:
+            self.client.request("DELETE", path.format(id=remote_id))
+        except TargetError as exc:
+            if exc.status != 404:
+                return failure_outcome(row, exc, remote_id)
+        return Outcome(row, "deleted", remote_id)
+
     def parallel(self, fn: Callable[[T], R], items: Iterable[T], label: str) -> list[R]:
         """``fn`` over ``items`` with the target's concurrency, ticking a progress bar."""
         work = list(items)

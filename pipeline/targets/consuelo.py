@@ -218,17 +218,7 @@ class Consuelo(Target):
         return Outcome(row, "updated", remote_id)
 
     def delete(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        work = list(contacts.select("row", "remote_id").iter_rows())
-        return outcomes_frame(self.parallel(self._delete_one, work, "deleting"))
-
-    def _delete_one(self, work: tuple[Any, str]) -> Outcome:
-        row, remote_id = work
-        try:
-            self.client.request("DELETE", f"/contacts/{remote_id}")
-        except TargetError as exc:
-            if exc.status != 404:  # a 404: already gone
-                return failure_outcome(row, exc, remote_id)
-        return Outcome(row, "deleted", remote_id)
+        return self.delete_each(contacts)
 
     def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame:
         work = list(contacts.select("row", "remote_id", "e164").iter_rows())
