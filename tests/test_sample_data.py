@@ -125,3 +125,40 @@ def test_closing_summary_names_counts_codes_and_an_example_row(cli: Cli, tmp_pat
     assert ["invalid_phone", str(count), first_bad_phone] in table
     assert ["valid", str(valid)] in table
     assert f"report: {report}" in result.stderr
+
+
+@pytest.mark.parametrize("layout", sorted(p.name for p in (SAMPLES / "layouts").glob("*.csv")))
+def test_every_export_layout_syncs_into_the_sandbox(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], layout: str, tmp_path: Path
+) -> None:
+    arnis = sandbox_factory("arnis")
+    source = SAMPLES / "layouts" / layout
+    cli("validate", source, "--report", tmp_path / "v.csv")
+    result = cli(
+        "sync",
+        source,
+        "--target",
+        "arnis",
+        "--base-url",
+        arnis.url,
+        "--report",
+        tmp_path / "s.csv",
+        "--state-dir",
+        tmp_path / "state",
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    valid = [line["e164"] for line in records(tmp_path / "v.csv") if line["status"] == "valid"]
+    created = [line["e164"] for line in records(tmp_path / "s.csv") if line["status"] == "created"]
+    assert created == valid and len(created) >= 10
+    assert sorted(arnis.store.by_e164) == sorted(created)
+
+
+def test_targets_command_lists_every_target_and_its_limits(cli: Cli) -> None:
+    result = cli("targets")
+    assert result.exit_code == 0
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()}
+    for name in ("arnis", "consuelo", "dmchamp", "oliai", "zexa"):
+        assert name in rows
+    assert "60/min, bulk 10/min" in rows["oliai"]
+    assert "no (looks up each number)" in rows["dmchamp"]
+    assert "update_unsupported" not in rows["zexa"] and "no update endpoint" in result.stdout
