@@ -255,8 +255,10 @@ def sync(settings: Settings, progress: Progress | None = None) -> RunResult:
         with RunLock(state_dir, key):
             planned = _planned(settings, target, loaded)
             journal = Journal(state_dir, key)
-            journal.record("plan", counts=dict(planned.group_by("action").len().iter_rows()))
-            results = execute_plan(planned, target, blind=settings.skip_remote_read)
+            journal.record_plan(planned)
+            results = execute_plan(
+                planned, target, blind=settings.skip_remote_read, on_step=journal.record_step
+            )
             _record_opt_outs(results, journal)
             journal.record("done", counts=dict(results.group_by("status").len().iter_rows()))
     finally:

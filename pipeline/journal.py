@@ -2,9 +2,10 @@
 
 ``RunLock`` is a lock file per target and base URL holding the owner's pid, host and start
 time; a second run exits 3 naming the holder, and a lock left by a dead process on this
-host is taken over. ``Journal`` appends one JSON line per confirmed outcome, so a crash
-leaves a trace of what landed (the rerun's diff against the remote set is what makes it
-converge: it re-reads what exists and sends only what is missing).
+host is taken over. ``Journal`` keeps the run's plan (``.plan.parquet``) and appends one
+fsynced JSON line per confirmed step (rows and remote ids), so a crash leaves a trace of
+what landed. What makes a rerun converge is the diff: it re-reads the remote set and sends
+only what is still missing, so nothing is sent twice even if the journal is lost.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import polars as pl
 
 from pipeline.errors import LockHeldError
 
@@ -100,6 +103,25 @@ class Journal:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+    def record_plan(self, plan: pl.DataFrame) -> None:
+        """The run's plan, whole (``<key>.plan.parquet``), and its counts in the journal."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        plan.write_parquet(
+            self.path.with_name(self.path.name.replace(".journal.jsonl", ".plan.parquet"))
+        )
+        self.record("plan", counts=dict(plan.group_by("action").len().iter_rows()))
+
+    def record_step(self, step: str, results: pl.DataFrame) -> None:
+        """What one step confirmed: the rows by status, with their remote ids."""
+        landed = results.filter(pl.col("status") != "failed")
+        self.record(
+            "confirmed",
+            step=step,
+            counts=dict(results.group_by("status").len().iter_rows()),
+            rows=landed["row"].to_list(),
+            remote_ids=landed["remote_id"].to_list(),
+        )
 
     def events(self, event: str) -> list[dict[str, Any]]:
         """Every recorded line of one kind (a torn last line, from a crash, is skipped)."""

@@ -7,24 +7,37 @@ refused or that failed after retries is ``failed`` with its reason. Nothing is d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from pipeline.targets.base import RESULT_SCHEMA, Target
 
+#: told after each step ("create", "update", "delete", "opt_out") with its result rows
+StepDone = Callable[[str, pl.DataFrame], None]
+
 _FINAL = {"create": "created", "update": "updated", "delete": "deleted", "skip": "skipped"}
 
 
-def execute_plan(plan: pl.DataFrame, target: Target, *, blind: bool = False) -> pl.DataFrame:
+def execute_plan(
+    plan: pl.DataFrame, target: Target, *, blind: bool = False, on_step: StepDone | None = None
+) -> pl.DataFrame:
     """Send the plan's writes; return the plan with ``status``, ``remote_id`` and errors.
 
     ``blind``: the remote set was not read, so creates may meet existing contacts.
+    ``on_step``: told what each step confirmed (the journal records it).
     """
     create = target.create_blind if blind else target.create
-    outcomes = [
-        _run(create, plan.filter(pl.col("action") == "create")),
-        _run(target.update, _field_updates(plan)),
-        _run(target.delete, plan.filter(pl.col("action") == "delete")),
+    steps = [
+        ("create", create, plan.filter(pl.col("action") == "create")),
+        ("update", target.update, _field_updates(plan)),
+        ("delete", target.delete, plan.filter(pl.col("action") == "delete")),
     ]
+    outcomes = []
+    for name, step, rows in steps:
+        outcomes.append(_run(step, rows))
+        if on_step is not None and rows.height:
+            on_step(name, outcomes[-1])
     results = (
         pl.concat([o for o in outcomes if o.height], how="vertical_relaxed")
         if any(o.height for o in outcomes)
@@ -33,7 +46,10 @@ def execute_plan(plan: pl.DataFrame, target: Target, *, blind: bool = False) -> 
     merged = _merge(plan, results)
     opt_outs = _opt_outs(merged)
     if opt_outs.height:
-        merged = _merge_opt_outs(merged, _run(target.opt_out, opt_outs))
+        opted = _run(target.opt_out, opt_outs)
+        if on_step is not None:
+            on_step("opt_out", opted)
+        merged = _merge_opt_outs(merged, opted)
     return merged
 
 

@@ -370,3 +370,35 @@ def test_validate_max_invalid_exits_3_and_still_writes_its_outputs(
     assert result.exit_code == 3
     assert json.loads(summary.read_text())["exit_code"] == 3
     assert len(read_report(report)) == len(ROWS)
+
+
+def test_the_journal_keeps_the_plan_and_each_confirmed_step(
+    cli: Cli, arnis: RunningSandbox, tmp_path: Path
+) -> None:
+    import polars as pl
+
+    result, report = sync(cli, arnis, write_csv(tmp_path / "in.csv", ROWS), tmp_path)
+    assert result.exit_code == 1
+    state = tmp_path / "state"
+    (plan_file,) = state.glob("*.plan.parquet")
+    plan = pl.read_parquet(plan_file)
+    assert plan["row"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert plan["action"].to_list() == [
+        "create",
+        "create",
+        "invalid",
+        "duplicate",
+        "invalid",
+        "create",
+    ]
+    (journal,) = state.glob("*.journal.jsonl")
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    steps = {e["step"]: e for e in events if e["event"] == "confirmed"}
+    assert steps["create"]["rows"] == [1, 2, 6]
+    assert steps["create"]["remote_ids"] == [
+        report[0]["remote_id"],
+        report[1]["remote_id"],
+        report[5]["remote_id"],
+    ]
+    assert steps["opt_out"]["rows"] == [6]
+    assert [e["event"] for e in events][-1] == "done"
