@@ -2,15 +2,20 @@
 
 ``normalize_phones`` is the one entry point the pipeline calls. phonenumbers (parse with
 the record's region, ``is_valid_number``, E.164) is the reference every faster path must
-agree with; equal (input, region) pairs are normalized once.
+agree with. The vectorized fast path (``pipeline.phones_fast``) decides almost every row
+in polars expressions and defers the rest (letters, unusual unicode, ...) to phonenumbers
+itself, once per distinct (input, region) pair; should the fast path ever raise, every row
+goes to phonenumbers (slower, same answers) with a warning. ``bench/phones.py`` measures it.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import phonenumbers
 import polars as pl
 
-from pipeline.phones_fast import DEFER, INVALID, VALID, fast_e164
+from pipeline.phones_fast import DEFER, INVALID, fast_e164
 
 MISSING_PHONE = "missing_phone"
 INVALID_PHONE = "invalid_phone"
@@ -34,117 +39,75 @@ def normalize_phones(
 
     ``regions`` holds an ISO 3166 alpha-2 hint per row (null: ``default_region``).
     """
-    region = (
-        regions.cast(pl.String).str.strip_chars().str.to_uppercase().fill_null(default_region)
-        if regions is not None
-        else pl.Series([default_region] * len(phones), dtype=pl.String)
-    )
-    frame = pl.DataFrame({"input": phones.cast(pl.String), "region": region})
-    frame = frame.with_columns(
-        pl.when(pl.col("region").str.contains(r"^[A-Z]{2}$"))
-        .then(pl.col("region"))
-        .otherwise(pl.lit(default_region))
-        .alias("region")
-    )
-    distinct = frame.filter(pl.col("input").str.strip_chars() != "").unique()
-    answers = [reference_e164(t, r) for t, r in distinct.iter_rows()]
-    decided = distinct.with_columns(
-        pl.Series("e164", [a[0] for a in answers], dtype=pl.String),
-        pl.Series("phone_message", [a[1] for a in answers], dtype=pl.String),
-    )
-    joined = frame.join(decided, on=["input", "region"], how="left", maintain_order="left")
-    missing = pl.col("input").is_null() | (pl.col("input").str.strip_chars() == "")
-    return joined.select(
-        pl.col("e164"),
-        pl.when(missing)
+    text = phones.cast(pl.String).alias("input")
+    region = effective_regions(regions, default_region, len(phones))
+    frame = pl.DataFrame([text, region]).with_columns(_fast(text.fill_null(""), region))
+    frame = _with_messages(_with_reference(frame.with_row_index("_i")))
+    missing = pl.col("input").is_null() | ~pl.col("input").str.contains(r"\S")
+    return frame.select(
+        "e164",
+        phone_error=pl.when(missing)
         .then(pl.lit(MISSING_PHONE))
         .when(pl.col("e164").is_null())
-        .then(pl.lit(INVALID_PHONE))
-        .alias("phone_error"),
-        pl.when(missing)
-        .then(pl.lit("phone is empty"))
-        .otherwise(pl.col("phone_message"))
-        .alias("phone_message"),
+        .then(pl.lit(INVALID_PHONE)),
+        phone_message=pl.when(missing).then(pl.lit("phone is empty")).otherwise("message"),
     )
 
 
-def _effective_regions(regions: pl.Series | None, default_region: str, height: int) -> pl.Series:
-    """Each row's region hint, upper-cased; null or not two letters → ``default_region``."""
+def _fast(text: pl.Series, region: pl.Series) -> pl.DataFrame:
+    """The vectorized fast path; should it ever fail, phonenumbers answers every row."""
+    try:
+        return fast_e164(text, region)
+    except pl.exceptions.PolarsError as exc:
+        warnings.warn(f"phone fast path failed, using phonenumbers: {exc}", stacklevel=3)
+        return pl.DataFrame(
+            {"status": [DEFER] * len(text), "reason": None, "e164": None},
+            schema={"status": pl.String, "reason": pl.String, "e164": pl.String},
+        )
+
+
+def effective_regions(regions: pl.Series | None, default_region: str, height: int) -> pl.Series:
+    """Each row's region hint, upper-cased; null or not two letters → ``default_region``.
+
+    Hints repeat a lot, so each distinct one is cleaned once and mapped back.
+    """
     if regions is None:
-        return pl.Series("region", [default_region] * height, dtype=pl.String)
-    cleaned = regions.cast(pl.String).str.strip_chars().str.to_uppercase()
-    two_letters = cleaned.str.contains(r"^[A-Z]{2}$").fill_null(False)
-    return (
-        pl.select(pl.when(two_letters).then(cleaned).otherwise(pl.lit(default_region)))
-        .to_series()
-        .alias("region")
+        return pl.repeat(default_region, height, dtype=pl.String, eager=True).alias("region")
+    hints = regions.cast(pl.String)
+    distinct = hints.unique().drop_nulls()
+    upper = pl.col("hint").str.strip_chars().str.to_uppercase()
+    chosen = (
+        pl.when(upper.str.contains(r"^[A-Z]{2}$")).then(upper).otherwise(pl.lit(default_region))
+    )
+    cleaned = distinct.to_frame("hint").select(chosen).to_series()
+    mapped = hints.replace_strict(distinct, cleaned, default=None, return_dtype=pl.String)
+    return mapped.fill_null(default_region).alias("region")
+
+
+def _with_reference(frame: pl.DataFrame) -> pl.DataFrame:
+    """Deferred rows get phonenumbers' answer (``e164``; ``reason`` holds its message),
+    computed once per distinct (input, region) pair."""
+    deferred = frame.filter(pl.col("status") == DEFER)
+    if deferred.height == 0:
+        return frame
+    pairs = deferred.select("input", "region").unique()
+    answers = [reference_e164(text or "", region) for text, region in pairs.iter_rows()]
+    pairs = pairs.with_columns(
+        pl.Series("_ref_e164", [a[0] for a in answers], dtype=pl.String),
+        pl.Series("_ref_message", [a[1] for a in answers], dtype=pl.String),
+    )
+    deferred = deferred.join(pairs, on=["input", "region"], how="left", nulls_equal=True)
+    return frame.with_columns(
+        e164=frame["e164"].scatter(deferred["_i"], deferred["_ref_e164"]),
+        reason=frame["reason"].scatter(deferred["_i"], deferred["_ref_message"]),
     )
 
 
-def _reference_for(frame: pl.DataFrame) -> pl.DataFrame:
-    """phonenumbers on each distinct (input, region) pair of ``frame``."""
-    distinct = frame.select("input", "region").unique()
-    answers = [reference_e164(text, region) for text, region in distinct.iter_rows()]
-    return distinct.with_columns(
-        pl.Series("ref_e164", [a[0] for a in answers], dtype=pl.String),
-        pl.Series("ref_message", [a[1] for a in answers], dtype=pl.String),
-    )
-
-
-def _normalize_batch(
-    phones: pl.Series, regions: pl.Series | None = None, default_region: str = "US"
-) -> pl.DataFrame:
-    """normalize_phones via the vectorized fast path; phonenumbers for the rows it defers."""
-    text = phones.cast(pl.String).alias("input")
-    region = _effective_regions(regions, default_region, len(phones))
-    frame = pl.DataFrame([text, region]).with_columns(fast_e164(text.fill_null(""), region))
-    missing = pl.col("input").is_null() | (pl.col("input").str.strip_chars() == "")
-    frame = frame.with_columns(_missing=missing)
-    deferred = frame.filter((pl.col("status") == DEFER) & ~pl.col("_missing"))
-    if deferred.height:
-        frame = frame.join(
-            _reference_for(deferred), on=["input", "region"], how="left", maintain_order="left"
-        )
-    else:
-        frame = frame.with_columns(
-            ref_e164=pl.lit(None, pl.String), ref_message=pl.lit(None, pl.String)
-        )
-    return frame.select(_e164(), _error(), _message())
-
-
-def _e164() -> pl.Expr:
-    status = pl.col("status")
-    return (
-        pl.when(pl.col("_missing"))
-        .then(pl.lit(None, pl.String))
-        .when(status == VALID)
-        .then(pl.col("e164"))
-        .when(status == DEFER)
-        .then(pl.col("ref_e164"))
-        .alias("e164")
-    )
-
-
-def _error() -> pl.Expr:
-    return (
-        pl.when(pl.col("_missing"))
-        .then(pl.lit(MISSING_PHONE))
-        .when(_e164().is_null())
-        .then(pl.lit(INVALID_PHONE))
-        .alias("phone_error")
-    )
-
-
-def _message() -> pl.Expr:
+def _with_messages(frame: pl.DataFrame) -> pl.DataFrame:
+    """``message``: why a row is not a phone number (phonenumbers' words when deferred)."""
     said = pl.format(
         "'{}' is not a valid phone number (region {}): {}", "input", "region", "reason"
     )
-    return (
-        pl.when(pl.col("_missing"))
-        .then(pl.lit("phone is empty"))
-        .when(pl.col("status") == INVALID)
-        .then(said)
-        .when(pl.col("status") == DEFER)
-        .then(pl.col("ref_message"))
-        .alias("phone_message")
-    )
+    invalid = frame.filter(pl.col("status") == INVALID).select("_i", said.alias("said"))
+    message = frame["reason"].scatter(invalid["_i"], invalid["said"])
+    return frame.with_columns(message=pl.when(pl.col("e164").is_null()).then(message))
