@@ -107,10 +107,14 @@ def test_create_into_an_unknown_list_is_rejected_with_the_reason(sandbox: Runnin
     assert "nope" in result["error_message"][0]
 
 
-def test_a_few_creates_into_a_large_remote_set_are_read_back_by_search(sandbox: RunningSandbox) -> None:
+def test_a_few_creates_into_a_large_remote_set_are_read_back_by_search(
+    sandbox: RunningSandbox,
+) -> None:
     for i in range(1000):
         e164 = f"+1212555{i:04d}"
-        sandbox.store.insert(e164, {"phone_number": e164, "e164_number": e164, "tags": [], "opted_out": False})
+        sandbox.store.insert(
+            e164, {"phone_number": e164, "e164_number": e164, "tags": [], "opted_out": False}
+        )
     target = _target(sandbox)
     assert target.fetch_remote().height == 1000  # 10 pages
     before = len(sandbox.store.requests)
