@@ -391,28 +391,37 @@ class _Parsed:
     errors: list[tuple[int, str, str]]
 
 
-def _parse_fast(data: bytes, delimiter: str, first: list[str], names: list[str]) -> _Parsed | None:
-    """polars, when it provably reads the same records as the csv module; else None."""
-    if data.count(b'"') % 2:
-        return None  # a stray or unclosed quote: polars would read to the end of the file
-    padded = names + [f"\x00pad{i}" for i in range(len(first) - len(names))]
+def _polars_read(
+    data: bytes, delimiter: str, names: list[str], width: int, *, ragged: bool
+) -> pl.DataFrame | None:
+    """Every cell as text with polars (extra header cells padded); None if polars refuses."""
+    padded = names + [f"\x00pad{i}" for i in range(width - len(names))]
     try:
-        frame = pl.read_csv(
+        return pl.read_csv(
             data,
             has_header=True,
             separator=delimiter,
             quote_char='"',
             infer_schema=False,
             empty_string_is_null=False,
-            truncate_ragged_lines=False,
+            truncate_ragged_lines=ragged,
             raise_if_empty=False,
             new_columns=padded,
         )
     except _POLARS_FAILURES:
         return None
+
+
+def _parse_fast(data: bytes, delimiter: str, first: list[str], names: list[str]) -> _Parsed | None:
+    """polars, when it provably reads the same records as the csv module; else None."""
+    if data.count(b'"') % 2:
+        return None  # a stray or unclosed quote: polars would read to the end of the file
+    frame = _polars_read(data, delimiter, names, len(first), ragged=False)
+    if frame is None:
+        return None
     if frame.width != len(first) or not _all_cells_present(frame, data, first, delimiter):
         return None
-    extra = padded[len(names) :]
+    extra = frame.columns[len(names) :]
     if extra:
         if frame.select(pl.any_horizontal(pl.col(extra) != "").any()).item():
             return None
@@ -450,20 +459,8 @@ def _parse_scanned(
     records = _scan_records(data, delimiter)
     if records is None or records.height < 1 or records["cells"][0] != len(first):
         return None
-    padded = names + [f"\x00pad{i}" for i in range(len(first) - len(names))]
-    try:
-        frame = pl.read_csv(
-            data,
-            has_header=True,
-            separator=delimiter,
-            quote_char='"',
-            infer_schema=False,
-            empty_string_is_null=False,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-            new_columns=padded,
-        )
-    except _POLARS_FAILURES:
+    frame = _polars_read(data, delimiter, names, len(first), ragged=True)
+    if frame is None:
         return None
     body = records.slice(1)
     if frame.height != body.height or frame.width != len(first):
@@ -489,7 +486,7 @@ def _parse_scanned(
         if message:
             errors.append((i + 1, MALFORMED_ROW, message))
     errors.sort()
-    return _Parsed(frame.drop(padded[width:]), errors)
+    return _Parsed(frame.drop(frame.columns[width:]), errors)
 
 
 _LINE_SEPARATORS = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x01", b"\x02", b"\x03")
