@@ -134,12 +134,9 @@ def _attach_problems(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFram
 
 def _mark_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
     """Among valid rows, the first of each E.164 wins; later ones are duplicates of it."""
-    first = (
-        frame.filter(pl.col("status") == "valid")
-        .group_by("e164", maintain_order=True)
-        .agg(pl.col("row").first().alias("first_row"))
-    )
-    joined = frame.join(first, on="e164", how="left", maintain_order="left")
+    valid = pl.col("status") == "valid"
+    first_valid_row = pl.when(valid).then(pl.col("row")).min().over("e164")
+    joined = frame.with_columns(first_valid_row.alias("first_row"))
     is_dup = (pl.col("status") == "valid") & (pl.col("row") != pl.col("first_row"))
     return joined.with_columns(
         pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
