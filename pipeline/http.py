@@ -72,13 +72,15 @@ class RateLimiter:
         per_minute: float | None,
         *,
         window: float = 60.0,
-        margin: float = 0.05,
+        margin: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.capacity = max(1, int(per_minute)) if per_minute else 0
         self.window = window
-        self.margin = margin
+        #: slack for the server counting a request later than we sent it (a busy server
+        #: reads a large body for a while): 1% of the window, at least 0.3 s
+        self.margin = max(0.3, 0.01 * window) if margin is None else margin
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -104,6 +106,13 @@ class RateLimiter:
         if len(self._starts) >= self.capacity:
             wait = max(wait, self._starts[0] + self.window + self.margin - now)
         return wait
+
+    def release(self) -> None:
+        """Give back the latest start: the server refused that request (429), so it
+        must not use up a place in our window and make the retry wait a whole window."""
+        with self._lock:
+            if self._starts:
+                self._starts.pop()
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -219,6 +228,8 @@ class ApiClient:
             raise TransientError(self._describe(method, path, exc)) from exc
         if response.is_success:
             return response
+        if response.status_code == 429:
+            self._limiter(limiter).release()
         raise self._error_for(method, path, response)
 
     def _limiter(self, name: str) -> RateLimiter:

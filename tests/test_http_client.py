@@ -45,6 +45,17 @@ def test_limiter_bursts_to_the_limit_then_waits_for_the_window() -> None:
     assert starts[20:] == [120.0] * 5  # the minimum the limit allows: 25 requests in 120 s
 
 
+def test_a_refused_request_gives_its_place_in_the_window_back() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(2, clock=clock, sleep=clock.sleep, margin=0.0)
+    limiter.acquire()
+    limiter.acquire()
+    limiter.release()  # the second one was answered 429
+    limiter.pause(1.0)  # its Retry-After
+    limiter.acquire()
+    assert clock.now == pytest.approx(1001.0)  # retried after Retry-After, not a whole window
+
+
 def test_limiter_pause_holds_every_caller() -> None:
     clock = FakeClock()
     limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)
