@@ -167,47 +167,47 @@ def _action(mode: Mode, caps: Capabilities) -> pl.Expr:
 
 
 def _skip_reason(mode: Mode, caps: Capabilities) -> list[pl.Expr]:
-    skip = pl.col("action") == "skip"
+    """``error_code`` and ``error_message`` of skipped rows: the first reason that holds."""
     exists = pl.col("remote_id").is_not_null()
-    reasons = (
-        pl.when(~exists & pl.col("opt_out"))
-        .then(
+    changed = pl.col("changes").list.len() > 0
+    reasons: list[tuple[pl.Expr, str, pl.Expr]] = [
+        (
+            ~exists & pl.col("opt_out"),
+            "opted_out_in_file",
             pl.lit(
-                "opted_out_in_file|the file marks this contact opted out and the target has no opt-out, so it is not created"
-            )
-        )
-        .when(~exists)
-        .then(pl.lit("not_in_remote|update-only mode: the contact does not exist on the target"))
-        .when(pl.lit(mode == "create-only"))
-        .then(
-            pl.lit(
-                "exists_remotely|create-only mode: the contact exists on the target and is left as it is"
-            )
-        )
-        .when(pl.lit(not caps.can_update) & (pl.col("changes").list.len() > 0))
-        .then(
+                "the file marks this contact opted out and the target has no opt-out, so it is not created"
+            ),
+        ),
+        (
+            ~exists,
+            "not_in_remote",
+            pl.lit("update-only mode: the contact does not exist on the target"),
+        ),
+        (
+            pl.lit(mode == "create-only"),
+            "exists_remotely",
+            pl.lit("create-only mode: the contact exists on the target and is left as it is"),
+        ),
+        (
+            pl.lit(not caps.can_update) & changed,
+            "update_unsupported",
             pl.format(
-                "update_unsupported|the target cannot update contacts; changed: {}",
-                pl.col("changes").list.join(", "),
-            )
-        )
-        .otherwise(
-            pl.lit(
-                "opt_out_unsupported|the file marks this contact opted out and the target has no opt-out"
-            )
-        )
-    )
-    code = reasons.str.split_exact("|", 1)
-    return [
-        pl.when(skip)
-        .then(code.struct.field("field_0"))
-        .otherwise(pl.col("error_code"))
-        .alias("error_code"),
-        pl.when(skip)
-        .then(code.struct.field("field_1"))
-        .otherwise(pl.col("error_message"))
-        .alias("error_message"),
+                "the target cannot update contacts; changed: {}", pl.col("changes").list.join(", ")
+            ),
+        ),
+        (
+            pl.lit(True),
+            "opt_out_unsupported",
+            pl.lit("the file marks this contact opted out and the target has no opt-out"),
+        ),
     ]
+    code: pl.Expr = pl.col("error_code")
+    message: pl.Expr = pl.col("error_message")
+    for condition, reason_code, reason_message in reversed(reasons):
+        applies = (pl.col("action") == "skip") & condition
+        code = pl.when(applies).then(pl.lit(reason_code)).otherwise(code)
+        message = pl.when(applies).then(reason_message).otherwise(message)
+    return [code.alias("error_code"), message.alias("error_message")]
 
 
 def _deletes(checked: pl.DataFrame, remote: pl.DataFrame, mode: Mode) -> pl.DataFrame:

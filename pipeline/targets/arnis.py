@@ -15,6 +15,7 @@ from pipeline.targets.base import (
     Capabilities,
     Outcome,
     Target,
+    body_of,
     failure_outcome,
     outcomes_frame,
     payloads,
@@ -130,7 +131,7 @@ class Arnis(Target):
     def _create_one(self, contact: dict[str, Any], attempts: int = 3) -> Outcome:
         """One create after a batch left this contact missing; ambiguous failures are
         checked by a read-back before anything is sent again."""
-        body = payloads(pl.DataFrame([contact]), WRITE_NAMES)[0]
+        body = body_of(contact, WRITE_NAMES)
         if contact.get("lists"):
             body["list_ids"] = list(contact["lists"])
         for _ in range(attempts):
@@ -161,7 +162,7 @@ class Arnis(Target):
         return outcomes_frame(self.parallel(self._create_blind_one, rows, "creating"))
 
     def _create_blind_one(self, contact: dict[str, Any], attempts: int = 3) -> Outcome:
-        body = payloads(pl.DataFrame([contact]), WRITE_NAMES)[0]
+        body = body_of(contact, WRITE_NAMES)
         if contact.get("lists"):
             body["list_ids"] = list(contact["lists"])
         sent_before = False
@@ -203,8 +204,7 @@ class Arnis(Target):
         )
 
     def _update_one(self, contact: dict[str, Any]) -> Outcome:
-        frame = pl.DataFrame([contact]).select(contact["changes"])
-        body = payloads(frame, WRITE_NAMES)[0]
+        body = body_of(contact, WRITE_NAMES, contact["changes"])
         try:
             self.client.request("PATCH", f"/contacts/{contact['remote_id']}", json_body=body)
         except TargetError as exc:

@@ -284,18 +284,26 @@ def _metadata_text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True) if isinstance(value, dict) else None
 
 
+def body_of(
+    record: Mapping[str, Any], names: Mapping[str, str], fields: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """One canonical record → an API body in the API's field names, empty values left out
+    (an empty cell never blanks a remote value). ``fields``: only these (None: all)."""
+    wanted = names.keys() if fields is None else fields
+    body: dict[str, Any] = {}
+    for canonical in wanted:
+        value = record.get(canonical)
+        if canonical not in names or value is None or value == [] or value == "":
+            continue
+        body[names[canonical]] = json.loads(value) if canonical == "metadata" else value
+    return body
+
+
 def payloads(
     contacts: pl.DataFrame, names: Mapping[str, str], fields: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Canonical rows → API bodies in the API's field names, with empty values left out."""
-    wanted = [f for f in (fields or names.keys()) if f in names and f in contacts.columns]
-    selected = contacts.select(wanted)
-    bodies = []
-    for record in selected.iter_rows(named=True):
-        body: dict[str, Any] = {}
-        for canonical, value in record.items():
-            if value is None or value == [] or value == "":
-                continue
-            body[names[canonical]] = json.loads(value) if canonical == "metadata" else value
-        bodies.append(body)
-    return bodies
+    """One API body per row (``body_of``), also when no wanted column is present."""
+    wanted = [f for f in (names.keys() if fields is None else fields) if f in contacts.columns]
+    if not wanted:
+        return [{} for _ in range(contacts.height)]
+    return [body_of(r, names, wanted) for r in contacts.select(wanted).iter_rows(named=True)]

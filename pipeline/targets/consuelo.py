@@ -152,8 +152,8 @@ class Consuelo(Target):
         return outcomes_frame(outcomes).sort("row")
 
     def _new_contacts(self, contacts: pl.DataFrame) -> list[_NewContact]:
-        bodies = _bodies(contacts, CREATE_NAMES)
-        later = _bodies(contacts, UPDATE_NAMES, AFTER_CREATE)
+        bodies = payloads(contacts, CREATE_NAMES)
+        later = payloads(contacts, UPDATE_NAMES, AFTER_CREATE)
         keys = contacts.select("row", "e164").iter_rows()
         return [
             _NewContact(row, e164, {"workspaceId": self.workspace, **body}, extra)
@@ -199,7 +199,7 @@ class Consuelo(Target):
 
     # -- update, delete, opt-out -------------------------------------------------------
     def update(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        bodies = _bodies(contacts, UPDATE_NAMES)
+        bodies = payloads(contacts, UPDATE_NAMES)
         keys = contacts.select("row", "remote_id", "changes").iter_rows()
         work = [
             (row, remote_id, _only(body, changes or []))
@@ -242,16 +242,6 @@ def _page_size(options: Mapping[str, str], default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise UsageError(f"consuelo: page_size must be a positive integer, not {value!r}")
     return int(value)
-
-
-def _bodies(
-    contacts: pl.DataFrame, names: Mapping[str, str], fields: Sequence[str] | None = None
-) -> list[dict[str, Any]]:
-    """One API body per row (``payloads``), also when no column applies (empty bodies)."""
-    wanted = list(names) if fields is None else list(fields)
-    if not any(f in names and f in contacts.columns for f in wanted):
-        return [{} for _ in range(contacts.height)]
-    return payloads(contacts, names, wanted)
 
 
 def _only(body: dict[str, Any], changes: Sequence[str]) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from pipeline.targets.base import (
     Capabilities,
     Outcome,
     Target,
+    body_of,
     failure_outcome,
     outcomes_frame,
-    payloads,
     remote_frame,
     skip_all,
 )
@@ -94,7 +94,7 @@ class Zexa(Target):
 
     def _create_one(self, contact: dict[str, Any], resent: bool) -> Outcome | None:
         """The row's outcome, or None when it is unknown whether the create landed."""
-        body = payloads(pl.DataFrame([contact]), WRITE_NAMES)[0]
+        body = body_of(contact, WRITE_NAMES)
         try:
             created = self.client.request_json("POST", "/contacts", json_body=body)
         except AmbiguousWriteError:
