@@ -10,6 +10,7 @@ The CLI is a thin layer over these, and so can be Airflow, Dagster or a notebook
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +23,14 @@ from pipeline.diff import DeleteLimit, plan_changes, require_mode
 from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
 from pipeline.journal import Journal, RunLock, state_key
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
-from pipeline.progress import NullProgress, Progress
+from pipeline.progress import Bar, NullProgress, Progress
 from pipeline.push import execute_plan
-from pipeline.read import RawTable, read_table
+from pipeline.read import RawTable, read_chunks
 from pipeline.report import Summary, summarise, write_rejects, write_report, write_summary_json
 from pipeline.secrets import api_key_from_env
 from pipeline.targets import target_class
 from pipeline.targets.base import REMOTE_SCHEMA, Target, TargetSettings
-from pipeline.validate import check_contacts
+from pipeline.validate import check_contacts, kept_numbers
 
 _PLAN_STATUS = {
     "create": "create",
@@ -44,51 +45,147 @@ _PLAN_STATUS = {
 
 @dataclass
 class RunResult:
-    """What a run produced: the per-row results, the summary, the plan (plan/sync)."""
+    """What a run produced: the per-row results, the summary, the plan (plan/sync).
 
-    results: pl.DataFrame
+    ``table`` describes the input as read (headers, encoding, delimiter); its ``frame``
+    holds the raw rows only when they were needed (a rejects file of a plan or sync).
+    ``results`` of a ``validate`` are kept on disk until first asked for, so that a big
+    file's run needs the memory of one piece, not of the file.
+    """
+
+    source: pl.DataFrame | pl.LazyFrame
     summary: Summary
     mapping: ColumnMapping
     table: RawTable
     plan: pl.DataFrame | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    spool: Spool | None = field(default=None, repr=False)
+
+    @property
+    def results(self) -> pl.DataFrame:
+        """One row per record (and per remote contact a sync touched), in row order."""
+        if isinstance(self.source, pl.LazyFrame):
+            self.source = self.source.collect()
+        return self.source
 
     @property
     def exit_code(self) -> int:
         return self.summary.exit_code
 
 
+class Spool:
+    """Checked pieces parked on disk as parquet, in a directory removed with this object."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="contact-sync-")
+        self._parts: list[Path] = []
+
+    def add(self, frame: pl.DataFrame) -> None:
+        path = Path(self._dir.name) / f"{len(self._parts):06d}.parquet"
+        frame.write_parquet(path, compression="lz4")
+        self._parts.append(path)
+
+    def scan(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self._parts)
+
+
 @dataclass
 class _Loaded:
     table: RawTable
     mapping: ColumnMapping
-    checked: pl.DataFrame
+    checked: pl.DataFrame | pl.LazyFrame
+    #: rejected records already written piece by piece (validate), else None
+    rejects_written: int | None = None
+    spool: Spool | None = None
 
 
-def _load(settings: Settings, progress: Progress) -> _Loaded:
+#: what ``validate`` keeps of each record once its piece is checked (the report's columns)
+_VALIDATE_COLUMNS = ("row", "phone_input", "e164", "status", "error_code", "error_message", "name")
+
+
+def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _Loaded:
+    """Read, map and check the input piece by piece (see ``read_chunks``).
+
+    Duplicates are found across pieces (the numbers kept so far are carried as integers).
+    ``compact`` (validate) keeps only the report's columns of each checked piece and
+    writes its rejected records at once, so that memory follows the piece, not the file;
+    otherwise (plan, sync) every checked record is kept for the diff, and the raw rows
+    when a rejects file is asked for.
+    """
     if not settings.input:
         raise UsageError(
             "no input: give a CSV path (or - for standard input), or input in the job file"
         )
-    table = read_table(settings.input, progress=progress)
-    columns = [c for c in table.frame.columns if c != "row"]
-    mapping = map_columns(columns, settings.map, settings.phone_preference or None)
-    contacts = to_contact_frame(table, mapping)
-    bar = progress.bar("checking", contacts.height, "rows")
-    checked = check_contacts(
-        contacts, default_region=settings.default_region.upper(), read_errors=table.row_errors
+    pieces = read_chunks(settings.input, block_bytes=settings.read_block_bytes, progress=progress)
+    rejects = settings.path("rejects") if compact else None
+    first: RawTable | None = None
+    mapping: ColumnMapping | None = None
+    kept = pl.DataFrame(schema={"e164_key": pl.Int64, "first_row": pl.Int64})
+    checked_parts: list[pl.DataFrame] = []
+    spool = Spool() if compact else None
+    raw_parts: list[pl.DataFrame] = []
+    errors_parts: list[pl.DataFrame] = []
+    rejected: int | None = 0 if rejects else None
+    bar: Bar | None = None
+    try:
+        for table in pieces:
+            if mapping is None:
+                columns = [c for c in table.frame.columns if c != "row"]
+                mapping = map_columns(columns, settings.map, settings.phone_preference or None)
+                first = table
+                bar = progress.bar("checking", None, "rows")
+            contacts = to_contact_frame(table, mapping)
+            checked = check_contacts(
+                contacts,
+                default_region=settings.default_region.upper(),
+                read_errors=table.row_errors,
+                kept_before=kept,
+            )
+            kept = pl.concat([kept, kept_numbers(checked)])
+            if compact:
+                checked = checked.select(c for c in _VALIDATE_COLUMNS if c in checked.columns)
+                if rejects is not None and rejected is not None:
+                    rejected += write_rejects(
+                        table.frame, table.headers, checked, rejects, append=first is not table
+                    )
+            else:
+                if settings.rejects:  # the raw rows are only needed to write the rejects
+                    raw_parts.append(table.frame)
+                errors_parts.append(table.row_errors)
+            if spool is not None:
+                spool.add(checked)
+            else:
+                checked_parts.append(checked)
+            assert bar is not None
+            bar.update(contacts.height)
+    finally:
+        if bar is not None:
+            bar.close()
+    assert first is not None and mapping is not None  # read_chunks yields a piece at least
+    raw = pl.concat(raw_parts) if raw_parts else first.frame.clear()
+    whole = RawTable(
+        frame=raw,
+        headers=first.headers,
+        encoding=first.encoding,
+        delimiter=first.delimiter,
+        row_errors=pl.concat(errors_parts) if errors_parts else first.row_errors.clear(),
+        parser=first.parser,
     )
-    bar.update(contacts.height)
-    bar.close()
-    return _Loaded(table, mapping, checked)
+    checked_all = spool.scan() if spool is not None else pl.concat(checked_parts)
+    return _Loaded(whole, mapping, checked_all, rejected, spool)
 
 
-def _guard_invalid(settings: Settings, checked: pl.DataFrame) -> None:
-    limit = invalid_limit(settings.max_invalid, checked.height)
-    invalid = checked.filter(pl.col("status") == "invalid").height
+def _guard_invalid(settings: Settings, checked: pl.DataFrame | pl.LazyFrame) -> None:
+    total, invalid = (
+        checked.lazy()
+        .select(pl.len(), (pl.col("status") == "invalid").sum())
+        .collect(engine="streaming")
+        .row(0)
+    )
+    limit = invalid_limit(settings.max_invalid, total)
     if limit is not None and invalid > limit:
         raise GuardError(
-            f"{invalid} of {checked.height} records are invalid, more than --max-invalid allows "
+            f"{invalid} of {total} records are invalid, more than --max-invalid allows "
             f"({settings.max_invalid}): nothing was sent. Look at the report (a shifted column or "
             "a wrong --default-region is the usual cause), fix the file, or raise the limit."
         )
@@ -98,7 +195,7 @@ def _finish(
     command: str,
     settings: Settings,
     loaded: _Loaded,
-    results: pl.DataFrame,
+    results: pl.DataFrame | pl.LazyFrame,
     started: float,
     plan: pl.DataFrame | None = None,
     extra: dict[str, Any] | None = None,
@@ -113,14 +210,18 @@ def _finish(
         write_report(results, report)
         summary.extra["report"] = str(report)
     rejects = settings.path("rejects")
-    if rejects:
+    if rejects and loaded.rejects_written is not None:
+        summary.extra["rejects_written"] = loaded.rejects_written
+    elif rejects:
         summary.extra["rejects_written"] = write_rejects(
             loaded.table.frame, loaded.table.headers, results, rejects
         )
     summary_json = settings.path("summary_json")
     if summary_json:
         write_summary_json(summary, summary_json)
-    result = RunResult(results, summary, loaded.mapping, loaded.table, plan, extra or {})
+    result = RunResult(
+        results, summary, loaded.mapping, loaded.table, plan, extra or {}, loaded.spool
+    )
     html = settings.path("html_report")
     if html:
         from pipeline.html_report import write_html_report
@@ -130,10 +231,14 @@ def _finish(
 
 
 def validate(settings: Settings, progress: Progress | None = None) -> RunResult:
-    """Read, validate, normalize and dedupe; nothing leaves the machine."""
+    """Read, validate, normalize and dedupe; nothing leaves the machine.
+
+    ``results`` holds the report's columns (and ``name``) of every record; the raw rows
+    are not kept (``table.frame`` is empty): the rejects file is written as it goes.
+    """
     started = time.monotonic()
     progress = progress or NullProgress()
-    loaded = _load(settings, progress)
+    loaded = _load(settings, progress, compact=True)
     try:
         _guard_invalid(settings, loaded.checked)
     except GuardError as tripped:
@@ -217,11 +322,13 @@ def _journal(settings: Settings, target: Target) -> Journal:
 
 def _planned(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFrame:
     mode = require_mode(settings.mode, target.capabilities, target.name)
-    _guard_invalid(settings, loaded.checked)
-    remote = _remote_set(settings, target, loaded.checked)
+    checked = loaded.checked
+    assert isinstance(checked, pl.DataFrame)  # plan and sync keep the checked frame
+    _guard_invalid(settings, checked)
+    remote = _remote_set(settings, target, checked)
     remote = _with_journaled_opt_outs(remote, target, _journal(settings, target))
     limit = DeleteLimit.parse(settings.max_deletes)
-    return plan_changes(loaded.checked, remote, target.capabilities, mode, limit)
+    return plan_changes(checked, remote, target.capabilities, mode, limit)
 
 
 def plan(settings: Settings, progress: Progress | None = None) -> RunResult:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
+from pipeline.read import BLOCK_BYTES
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Settings:
     quiet: bool = False
     skip_remote_read: bool = False
     no_progress: bool = False
+    #: a file bigger than this is read and checked in pieces of about this many bytes
+    read_block_bytes: int = BLOCK_BYTES
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
     #: crosses midnight writes every file of the run under the same date
     run_date: str = field(

@@ -92,6 +92,7 @@ Speed
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -100,9 +101,10 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 import polars as pl
 
@@ -142,6 +144,8 @@ class RawTable:
     encoding: str
     delimiter: str
     row_errors: pl.DataFrame
+    #: which reader parsed it: "polars", "scanned" or "python" (see Speed)
+    parser: str = "polars"
 
 
 def read_table(
@@ -158,6 +162,166 @@ def read_table(
     finally:
         bar.close()
     return table
+
+
+#: A file bigger than this is read and checked in pieces of about this size (whole
+#: records), so that memory follows the piece, not the file.
+BLOCK_BYTES = 16 * 1024 * 1024
+
+
+def read_chunks(
+    source: str | os.PathLike[str],
+    *,
+    block_bytes: int = BLOCK_BYTES,
+    progress: Progress = NullProgress(),  # noqa: B008 (the interface)
+) -> Iterator[RawTable]:
+    """``source`` as consecutive :class:`RawTable` pieces of whole records.
+
+    Rows are numbered across the pieces, exactly as :func:`read_table` numbers them, and
+    every piece has the same headers. A file no bigger than ``block_bytes`` is one piece.
+    A bigger one is cut after a line end where the quotes seen so far pair up, which is
+    a record boundary whenever every quote opens or closes a whole cell. The pieces are
+    read with the first piece's delimiter and encoding; only the last may hold a report
+    footer. When a piece needs the csv module (a stray quote, bare CR line ends), its
+    cut cannot be trusted: the rest of the input from that piece on is read as one piece.
+    UTF-16 input, whose line ends are two bytes, is read whole.
+    """
+    name = _describe(source)
+    with _open_binary(source, name) as stream:
+        bar = progress.bar("read", total=_size(source), unit="B")
+        try:
+            yield from _pieces(stream, name, block_bytes, bar.update)
+        finally:
+            bar.close()
+
+
+def _pieces(
+    stream: IO[bytes], name: str, block_bytes: int, advance: Callable[[int], object]
+) -> Iterator[RawTable]:
+    block = max(1, block_bytes)
+    buffer = _read_block(stream, block, name)
+    more = _read_block(stream, block, name) if len(buffer) == block else b""
+    if not more or _utf16(buffer):
+        whole = buffer + more + _read_block(stream, -1, name)
+        advance(len(whole))
+        yield _read(whole, name)
+        return
+    first: _Piece | None = None
+    encoding: str | None = None  # decided by the first piece that is not plain ASCII
+    held: RawTable | None = None
+    rows = 0
+    while True:
+        final = len(more) < block
+        # The first piece holds the whole sample the delimiter is sniffed from.
+        least = 0 if first else 4 * _SAMPLE_CHARS
+        cut = len(buffer) + len(more) if final else _record_end(buffer, least)
+        if cut is None:  # no record ends in the buffer: a record longer than a block
+            buffer += more
+            more = _read_block(stream, block, name)
+            continue
+        data = (buffer + more) if final else buffer[:cut]
+        piece = _read_after(first, data, name, encoding)
+        if piece.table.parser == "python" and not final:
+            # A stray quote or a bare CR: the cut may be inside a record. Read the rest whole.
+            data += buffer[cut:] + more + _read_block(stream, -1, name)
+            piece = _read_after(first, data, name, encoding)
+            final = True
+        first = first or piece
+        if encoding is None and not data.isascii():
+            encoding = piece.table.encoding
+        advance(len(data))
+        table = _numbered_from(piece.table, rows, first.table)
+        rows += table.frame.height
+        # A footer is found in the last records of the file: the last few records of a
+        # piece wait for the next piece, and the footer rule runs on the last one.
+        table = _joined(held, table) if held is not None else table
+        if final:
+            yield _without_footer(table)
+            return
+        held = _slice(table, table.frame.height - _FOOTER_ROWS)
+        yield _slice(table, 0, table.frame.height - _FOOTER_ROWS)
+        buffer = buffer[cut:] + more
+        more = _read_block(stream, block, name)
+
+
+def _read_after(first: _Piece | None, data: bytes, name: str, encoding: str | None) -> _Piece:
+    """A piece: the first is read as a file; a later one under the first one's header."""
+    if first is None:
+        return _read_piece(data, name, footer=False)
+    delimiter = first.table.delimiter
+    header = _header_line(first.first, delimiter, encoding or "utf-8")
+    return _read_piece(header + data, name, delimiter=delimiter, encoding=encoding, footer=False)
+
+
+def _record_end(data: bytes, least: int = 0) -> int | None:
+    """Just after the last line end of ``data`` before which the quotes pair up (None when
+    there is none at ``least`` or after)."""
+    quotes = data.count(b'"')
+    end = data.rfind(b"\n")
+    while end >= least:
+        if (quotes - data.count(b'"', end)) % 2 == 0:
+            return end + 1
+        end = data.rfind(b"\n", 0, end)
+    return None
+
+
+def _header_line(first: list[str], delimiter: str, encoding: str) -> bytes:
+    """The header record as a CSV line in the file's encoding (it reads back as ``first``)."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, quotechar='"', lineterminator="\n").writerow(first)
+    charset = "utf-8" if encoding == "utf-8-sig" else encoding
+    return out.getvalue().replace(_NUL_MARK, "").encode(charset, "replace")
+
+
+def _numbered_from(table: RawTable, before: int, first: RawTable) -> RawTable:
+    """``table`` with its rows numbered after ``before`` rows, under the first piece's names."""
+    if before == 0:
+        return table
+    shift = pl.col(ROW) + before
+    return RawTable(
+        frame=table.frame.with_columns(shift),
+        headers=first.headers,
+        encoding=first.encoding,
+        delimiter=table.delimiter,
+        row_errors=table.row_errors.with_columns(shift),
+        parser=table.parser,
+    )
+
+
+def _slice(table: RawTable, start: int, length: int | None = None) -> RawTable:
+    # rechunked: string columns sliced and concatenated as views upset polars' concat_str
+    frame = table.frame.slice(max(0, start), length if length is None else max(0, length))
+    frame = frame.rechunk()
+    rows = frame[ROW]
+    errors = table.row_errors.filter(pl.col(ROW).is_in(rows.implode()))
+    return RawTable(frame, table.headers, table.encoding, table.delimiter, errors, table.parser)
+
+
+def _joined(before: RawTable, after: RawTable) -> RawTable:
+    return RawTable(
+        pl.concat([before.frame, after.frame], rechunk=True),
+        after.headers,
+        after.encoding,
+        after.delimiter,
+        pl.concat([before.row_errors, after.row_errors]),
+        after.parser,
+    )
+
+
+def _without_footer(table: RawTable) -> RawTable:
+    errors = list(table.row_errors.iter_rows())
+    offset = int(table.frame[ROW][0]) - 1 if table.frame.height else 0
+    relative = [(row - offset, code, message) for row, code, message in errors]
+    frame, kept = _drop_report_footer(table.frame.drop(ROW), relative)
+    if frame.height == table.frame.height:
+        return table
+    return _slice(table, 0, frame.height)
+
+
+def _utf16(head: bytes) -> bool:
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or bool(
+        _utf16_without_bom(head)
+    )
 
 
 # -- bytes ---------------------------------------------------------------------------
@@ -193,6 +357,76 @@ def _read_bytes(source: str | os.PathLike[str]) -> bytes:
         raise InputError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
 
 
+@contextlib.contextmanager
+def _open_binary(source: str | os.PathLike[str], name: str) -> Iterator[IO[bytes]]:
+    """The input as a binary stream (a gzip file decompressed as it is read)."""
+    if source == "-":
+        stdin = sys.stdin
+        if stdin is None:
+            raise InputError("cannot read standard input: there is none")
+        if stdin.isatty():
+            raise InputError(
+                "INPUT is '-' but standard input is a terminal; pipe a CSV file in "
+                "(contact-sync validate - < contacts.csv) or give its path"
+            )
+        yield _maybe_gunzip(stdin.buffer)
+        return
+    path = Path(os.fspath(source))
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory; give the path of a CSV file") from exc
+    except PermissionError as exc:
+        raise InputError(
+            f"{path}: permission denied; the file cannot be read by this user"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    with handle:
+        yield _maybe_gunzip(handle)
+
+
+def _maybe_gunzip(stream: IO[bytes]) -> IO[bytes]:
+    peek = getattr(stream, "peek", None)
+    head = peek(2)[:2] if peek else b""
+    if head != b"\x1f\x8b":
+        return stream
+    return cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb"))
+
+
+def _read_block(stream: IO[bytes], size: int, name: str) -> bytes:
+    """Up to ``size`` bytes (all that is left when ``size`` is -1), fewer only at the end."""
+    try:
+        if size < 0:
+            return stream.read()
+        parts, left = [], size
+        while left:
+            part = stream.read(min(left, 1 << 26))
+            if not part:
+                break
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(
+            f"{name}: looks gzip-compressed but cannot be decompressed ({exc}); "
+            "check the file, or decompress it yourself (gunzip) and pass the CSV"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def _size(source: str | os.PathLike[str]) -> int | None:
+    if source == "-":
+        return None
+    try:
+        return os.path.getsize(os.fspath(source))
+    except OSError:
+        return None
+
+
 def _unwrap(raw: bytes, name: str) -> bytes:
     """Decompress gzip; refuse the container formats people mistake for CSV."""
     if raw.startswith(b"\x1f\x8b"):
@@ -221,8 +455,19 @@ def _unwrap(raw: bytes, name: str) -> bytes:
 # -- text ----------------------------------------------------------------------------
 
 
-def _decode(raw: bytes) -> tuple[str, str, int]:
-    """(text, encoding name, number of invalid byte sequences replaced)."""
+def _decode(raw: bytes, encoding: str | None = None) -> tuple[str, str, int]:
+    """(text, encoding name, number of invalid byte sequences replaced).
+
+    ``encoding``, when given, was decided on the first piece of the same file.
+    """
+    if encoding in ("utf-8", "utf-8-sig") and not raw.startswith(codecs.BOM_UTF8):
+        text = raw.decode("utf-8", "replace")
+        return text, "utf-8", text.count(_REPLACEMENT) - raw.count(_REPLACEMENT.encode())
+    if encoding in ("cp1252", "latin-1"):
+        try:
+            return raw.decode(encoding), encoding, 0
+        except UnicodeDecodeError:
+            return raw.decode("latin-1"), "latin-1", 0
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _decode_utf16(raw, "utf-16")
     if raw.startswith(codecs.BOM_UTF8):
@@ -643,11 +888,30 @@ def _flag_cells(frame: pl.DataFrame, mark: str, message: str) -> list[tuple[int,
     return [(int(r), BAD_ENCODING, message) for r in rows.to_list()]
 
 
+@dataclass(frozen=True)
+class _Piece:
+    table: RawTable
+    first: list[str]
+
+
 def _read(raw: bytes, name: str) -> RawTable:
+    return _read_piece(raw, name).table
+
+
+def _read_piece(
+    raw: bytes,
+    name: str,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    footer: bool = True,
+) -> _Piece:
+    """Read ``raw`` whole; a later piece of a big file comes with the delimiter and the
+    encoding decided on the first piece, and only the last piece may end in a footer."""
     if not raw:
         raise InputError(f"{name}: the file is empty; it needs a header line and records")
     raw = _unwrap(raw, name)
-    decoded, encoding, bad = _decode(raw)
+    decoded, encoding, bad = _decode(raw, encoding)
     _check_text(decoded, name)
     text = _trim(decoded)
     if not _VISIBLE.search(text):
@@ -655,19 +919,23 @@ def _read(raw: bytes, name: str) -> RawTable:
     nuls = text.count("\x00")
     if nuls:
         text = text.replace("\x00", _NUL_MARK)
-    hinted, text = _sep_hint(text)
-    delimiter = hinted or _sniff(text)
+    if delimiter is None:
+        hinted, text = _sep_hint(text)
+        delimiter = hinted or _sniff(text)
     first = _first_record(text, delimiter)
     headers = _header(first, name)
     names = unique_names(headers)
     data = _utf8(raw, decoded, text, encoding, bad)
-    parsed = None
+    parsed, parser = None, "polars"
     if not _bare_cr(data):  # polars knows LF (and CRLF) line ends only
         parsed = _parse_fast(data, delimiter, first, names)
-        parsed = parsed or _parse_scanned(data, delimiter, first, names)
+        if parsed is None:
+            parsed, parser = _parse_scanned(data, delimiter, first, names), "scanned"
     if parsed is None:
-        parsed = _parse_python(text, delimiter, len(headers), names)
-    frame, errors = _drop_report_footer(parsed.frame, parsed.errors)
+        parsed, parser = _parse_python(text, delimiter, len(headers), names), "python"
+    frame, errors = parsed.frame, parsed.errors
+    if footer:
+        frame, errors = _drop_report_footer(frame, errors)
     if bad:
         message = f"invalid {encoding} bytes replaced with \ufffd"
         errors += _flag_cells(frame, _REPLACEMENT, message)
@@ -676,13 +944,15 @@ def _read(raw: bytes, name: str) -> RawTable:
         frame = frame.with_columns(pl.all().str.replace_all(_NUL_MARK, "", literal=True))
         headers = [h.replace(_NUL_MARK, "") for h in headers]
     frame = frame.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW), pl.all())
-    return RawTable(
+    table = RawTable(
         frame=frame,
         headers=headers,
         encoding=encoding,
         delimiter=delimiter,
         row_errors=_error_frame(errors),
+        parser=parser,
     )
+    return _Piece(table, first)
 
 
 _FOOTER_START = re.compile(r"\s*Grand Totals \(\d[\d,.\s]*records?\)\s*", re.IGNORECASE)

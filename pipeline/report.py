@@ -40,31 +40,43 @@ def neutralise(column: pl.Expr) -> pl.Expr:
     return pl.when(risky).then(pl.lit("'") + text).otherwise(text)
 
 
-def report_frame(results: pl.DataFrame) -> pl.DataFrame:
+def report_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """The report's columns, in order, as text; one line per record."""
-    columns = [pl.col(c) if c in results.columns else pl.lit(None).alias(c) for c in REPORT_COLUMNS]
-    frame = results.select(columns)
+    present = results.collect_schema().names()
+    columns = [pl.col(c) if c in present else pl.lit(None).alias(c) for c in REPORT_COLUMNS]
+    frame = results.lazy().select(columns)
     return frame.select(neutralise(pl.col(c)).alias(c) for c in REPORT_COLUMNS)
 
 
-def write_report(results: pl.DataFrame, path: Path) -> None:
+def write_report(results: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+    """The per-row report, streamed to ``path`` (CSV, or JSON lines for ``.jsonl``)."""
     frame = report_frame(results)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".jsonl":
         typed = frame.with_columns(pl.col("row").cast(pl.Int64, strict=False))
-        typed.write_ndjson(path)
+        typed.sink_ndjson(path)
     else:
-        frame.write_csv(path)
+        frame.sink_csv(path)
 
 
 def write_rejects(
-    raw: pl.DataFrame, headers: Sequence[str], results: pl.DataFrame, path: Path
+    raw: pl.DataFrame,
+    headers: Sequence[str],
+    results: pl.DataFrame | pl.LazyFrame,
+    path: Path,
+    *,
+    append: bool = False,
 ) -> int:
     """The rejected records exactly as read (same header), plus error columns. Returns count.
 
     A rejects file fed back in keeps one pair of error columns: the old ones are replaced.
+    ``append`` adds the records of a later piece of the same file (no header line).
     """
-    rejected = results.filter(pl.col("status").is_in(REJECT_STATUSES) & pl.col("row").is_not_null())
+    rejected = (
+        results.lazy()
+        .filter(pl.col("status").is_in(REJECT_STATUSES) & pl.col("row").is_not_null())
+        .collect()
+    )
     errors = rejected.select(
         "row", pl.col("error_code").alias("\x00code"), pl.col("error_message").alias("\x00message")
     )
@@ -76,9 +88,10 @@ def write_rejects(
     data = [pl.nth(i + 1) for i in range(keep)] + [pl.col("\x00code"), pl.col("\x00message")]
     cells = rows.select(neutralise(expr).alias(f"c{i}") for i, expr in enumerate(data))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with path.open("a" if append else "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*headers[:keep], "error_code", "error_message"])
+        if not append:
+            writer.writerow([*headers[:keep], "error_code", "error_message"])
         writer.writerows(cells.iter_rows())
     return rows.height
 
@@ -110,16 +123,23 @@ class Summary:
 
 
 def summarise(
-    command: str, results: pl.DataFrame, seconds: float, extra: Mapping[str, Any] | None = None
+    command: str,
+    results: pl.DataFrame | pl.LazyFrame,
+    seconds: float,
+    extra: Mapping[str, Any] | None = None,
 ) -> Summary:
-    counts = dict(results.group_by("status").len().sort("status").iter_rows())
-    coded = results.filter(pl.col("error_code").is_not_null())
-    codes = (
-        coded.group_by("error_code")
-        .agg(pl.len(), pl.col("row").drop_nulls().first())
-        .sort(["len", "error_code"], descending=[True, False])
+    lazy = results.lazy()
+    counts = dict(
+        lazy.group_by("status").len().sort("status").collect(engine="streaming").iter_rows()
     )
-    records = results.filter(pl.col("row").is_not_null()).height
+    codes = (
+        lazy.filter(pl.col("error_code").is_not_null())
+        .group_by("error_code")
+        .agg(pl.len(), pl.col("row").min())
+        .sort(["len", "error_code"], descending=[True, False])
+        .collect(engine="streaming")
+    )
+    records = lazy.select(pl.col("row").count()).collect(engine="streaming").item()
     exit_code = 0 if set(counts) <= OK_STATUSES else 1
     return Summary(
         command=command,

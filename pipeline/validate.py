@@ -34,8 +34,13 @@ def check_contacts(
     *,
     default_region: str = "US",
     read_errors: pl.DataFrame | None = None,
+    kept_before: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The checked frame for a contact frame (see the module docstring)."""
+    """The checked frame for a contact frame (see the module docstring).
+
+    ``kept_before`` (see :func:`kept_numbers`) holds the numbers kept from earlier pieces
+    of the same file: a valid row with one of them is a duplicate of that earlier row.
+    """
     phones = normalize_phones(
         contacts["phone_input"], contacts.get_column("country", default=None), default_region
     )
@@ -47,7 +52,23 @@ def check_contacts(
             schema_problems(frame),
         ]
     )
-    return frame.pipe(_attach_problems, problems).pipe(_mark_duplicates).pipe(_finish_fields)
+    return (
+        frame.pipe(_attach_problems, problems)
+        .pipe(_mark_duplicates, kept_before)
+        .pipe(_finish_fields)
+    )
+
+
+def kept_numbers(checked: pl.DataFrame) -> pl.DataFrame:
+    """The numbers a checked piece keeps, as ``e164_key`` (Int64: E.164 digits fit in 15)
+    and ``first_row``: what the later pieces of the file are deduplicated against."""
+    return checked.filter(pl.col("status") == "valid").select(
+        _e164_key(), pl.col("row").alias("first_row")
+    )
+
+
+def _e164_key() -> pl.Expr:
+    return pl.col("e164").str.slice(1).cast(pl.Int64, strict=False).alias("e164_key")
 
 
 def _clean_fields(frame: pl.DataFrame) -> pl.DataFrame:
@@ -132,11 +153,19 @@ def _attach_problems(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFram
     )
 
 
-def _mark_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+def _mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None) -> pl.DataFrame:
     """Among valid rows, the first of each E.164 wins; later ones are duplicates of it."""
     valid = pl.col("status") == "valid"
     first_valid_row = pl.when(valid).then(pl.col("row")).min().over("e164")
     joined = frame.with_columns(first_valid_row.alias("first_row"))
+    if kept_before is not None and kept_before.height:
+        earlier = kept_before.rename({"first_row": "_earlier"})
+        joined = (
+            joined.with_columns(_e164_key())
+            .join(earlier, on="e164_key", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_earlier", "first_row").alias("first_row"))
+            .drop("e164_key", "_earlier")
+        )
     is_dup = (pl.col("status") == "valid") & (pl.col("row") != pl.col("first_row"))
     return joined.with_columns(
         pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
