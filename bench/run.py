@@ -29,6 +29,8 @@ from pipeline.sandbox import RunningSandbox, start
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-key"
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(","))
+#: the big file ``validate`` is run on, to show memory growing far slower than the input
+BIG = int(os.environ.get("BENCH_BIG", "10000000"))
 REMOTE = int(os.environ.get("BENCH_REMOTE", "1000000"))
 
 
@@ -45,19 +47,24 @@ def stage(*args: str) -> dict[str, Any]:
 
 
 def cli(*args: str) -> tuple[float, dict[str, Any]]:
-    """A real ``contact-sync`` process: wall seconds and its summary JSON."""
+    """A real ``contact-sync`` process: wall seconds and its summary JSON (with the
+    process's peak memory as ``peak_mb``)."""
     summary = DATA / "summary.json"
+    peak = DATA / "peak.txt"
     env = {**os.environ, "CONTACT_SYNC_API_KEY": KEY}
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--quiet", "--summary-json", str(summary)],
+        [sys.executable, "-m", "bench.peak", str(peak), *args, "--quiet"]
+        + ["--summary-json", str(summary)],
         cwd=ROOT,
         env=env,
         check=False,
         capture_output=True,
     )
     seconds = time.perf_counter() - started
-    return seconds, json.loads(summary.read_text())
+    figures: dict[str, Any] = json.loads(summary.read_text())
+    figures["peak_mb"] = float(peak.read_text())
+    return seconds, figures
 
 
 def preloaded_arnis(count: int) -> RunningSandbox:
@@ -96,6 +103,7 @@ def sync_figures(target: str, csv: Path) -> dict[str, Any]:
             "bulk_requests": bulk,
             "expected_bulk": math.ceil(created / 1000),
             "contacts_per_s": created / seconds,
+            "peak_mb": summary["peak_mb"],
         }
     finally:
         sandbox.stop()
@@ -148,7 +156,11 @@ def measure(rows: int) -> dict[str, Any]:
             flush=True,
         )
     seconds, summary = cli("validate", str(csv))
-    figures["validate_cli"] = {"seconds": seconds, "counts": summary["counts"]}
+    figures["validate_cli"] = {
+        "seconds": seconds,
+        "counts": summary["counts"],
+        "peak_mb": summary["peak_mb"],
+    }
     remote = preloaded_arnis(REMOTE)
     try:
         seconds, summary = cli(
@@ -158,6 +170,7 @@ def measure(rows: int) -> dict[str, Any]:
             "seconds": seconds,
             "remote": REMOTE,
             "requests": len(remote.store.requests),
+            "peak_mb": summary["peak_mb"],
         }
     finally:
         remote.stop()
@@ -217,20 +230,25 @@ def markdown(results: list[dict[str, Any]], phones: dict[str, Any]) -> str:
         "",
         "## End to end (real `contact-sync` processes, sandboxes on loopback, rate limits off)",
         "",
-        "| rows | command | seconds | requests | bulk requests (expected ceil(created/1000)) | contacts/s |",
-        "|---:|---|---:|---:|---|---:|",
+        "| rows | command | seconds | requests | bulk requests (expected ceil(created/1000)) | contacts/s | peak MB |",
+        "|---:|---|---:|---:|---|---:|---:|",
     ]
     for r in results:
-        lines.append(f"| {r['rows']:,} | validate | {r['validate_cli']['seconds']:.2f} | 0 | | |")
+        v = r["validate_cli"]
+        lines.append(
+            f"| {r['rows']:,} | validate | {v['seconds']:.2f} | 0 | | | {v['peak_mb']:.0f} |"
+        )
         p = r["plan_cli"]
         lines.append(
-            f"| {r['rows']:,} | plan vs {p['remote']:,} remote (arnis) | {p['seconds']:.2f} | {p['requests']:,} | | |"
+            f"| {r['rows']:,} | plan vs {p['remote']:,} remote (arnis) | {p['seconds']:.2f} | "
+            f"{p['requests']:,} | | | {p['peak_mb']:.0f} |"
         )
         for target in ("arnis", "oliai"):
             s = r[f"sync_{target}"]
             lines.append(
                 f"| {r['rows']:,} | sync {target} | {s['seconds']:.2f} | {s['requests']:,} | "
-                f"{s['bulk_requests']} ({s['expected_bulk']}) | {s['contacts_per_s']:,.0f} |"
+                f"{s['bulk_requests']} ({s['expected_bulk']}) | {s['contacts_per_s']:,.0f} | "
+                f"{s['peak_mb']:.0f} |"
             )
     lines += [
         "",
@@ -246,14 +264,51 @@ def markdown(results: list[dict[str, Any]], phones: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def big_validate(rows: int = BIG) -> dict[str, Any]:
+    """``contact-sync validate`` of a big file, beside the largest of SIZES: memory must
+    grow far slower than the input (the file is read and checked in pieces)."""
+    figures = {}
+    for count in sorted({max(SIZES), rows}):
+        seconds, summary = cli(
+            "validate", str(contacts_csv(count)), "--report", str(DATA / "big-report.csv")
+        )
+        figures[count] = {"seconds": seconds, "peak_mb": summary["peak_mb"]}
+        print(f"  {count:>10,} validate {seconds:8.2f} s  {summary['peak_mb']:7.0f} MB", flush=True)
+    return {"rows": rows, "figures": figures}
+
+
+def big_markdown(big: dict[str, Any]) -> list[str]:
+    figures = big["figures"]
+    smallest = min(figures)
+    lines = [
+        "## Memory from 1M to 10M rows (`contact-sync validate --report`, a real process)",
+        "",
+        "| rows | seconds | rows/s | peak MB | input × | peak × |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for count, f in sorted(figures.items()):
+        lines.append(
+            f"| {count:,} | {f['seconds']:.2f} | {count / f['seconds']:,.0f} | {f['peak_mb']:.0f} | "
+            f"{count / smallest:.0f} | {f['peak_mb'] / figures[smallest]['peak_mb']:.2f} |"
+        )
+    return [*lines, ""]
+
+
 def main() -> None:
     print(f"contact-sync bench on {machine()}", flush=True)
     results = [measure(rows) for rows in SIZES]
+    print("  validate of a big file ...", flush=True)
+    big = big_validate()
     print("  phones: per-row loop vs batch ...", flush=True)
     phones = bench_phones(max(SIZES), 0)
     print("  oliai at its documented rate limits ...", flush=True)
     limited = rate_limited_oliai()
-    text = markdown(results, phones) + "\n".join(limited_markdown(limited))
+    text = (
+        markdown(results, phones)
+        + "\n".join(big_markdown(big))
+        + "\n"
+        + "\n".join(limited_markdown(limited))
+    )
     (ROOT / "BENCHMARKS.md").write_text(text, encoding="utf-8")
     print(text)
 
@@ -261,5 +316,7 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["rate-limited"]:
         print("\n".join(limited_markdown(rate_limited_oliai())))
+    elif sys.argv[1:] == ["big"]:
+        print("\n".join(big_markdown(big_validate())))
     else:
         main()

@@ -1,0 +1,22 @@
+"""``python -m bench.peak OUT ARGS...``: run ``contact-sync ARGS`` in this process and write
+its peak resident memory in MB (``VmHWM``, see bench.stage.peak_mb) to OUT as it exits."""
+
+from __future__ import annotations
+
+import atexit
+import sys
+from pathlib import Path
+
+from bench.stage import peak_mb
+
+
+def main(argv: list[str]) -> None:
+    out = Path(argv[0])
+    atexit.register(lambda: out.write_text(f"{peak_mb():.1f}\n", encoding="ascii"))
+    from pipeline.cli import main as contact_sync
+
+    contact_sync(args=argv[1:], prog_name="contact-sync")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
