@@ -19,6 +19,9 @@ from pipeline.phones_fast import DEFER, INVALID, fast_e164
 
 MISSING_PHONE = "missing_phone"
 INVALID_PHONE = "invalid_phone"
+# Up to this many rows effective_regions cleans every hint (one polars call), beyond it each
+# distinct hint once, mapped back (cheaper when hints repeat over many rows).
+_CLEAN_EACH = 10_000
 
 
 def reference_e164(text: str, region: str) -> tuple[str | None, str | None]:
@@ -41,16 +44,19 @@ def normalize_phones(
     """
     text = phones.cast(pl.String).alias("input")
     region = effective_regions(regions, default_region, len(phones))
-    frame = pl.DataFrame([text, region]).with_columns(_fast(text.fill_null(""), region))
-    frame = _with_messages(_with_reference(frame.with_row_index("_i")))
+    frame = pl.DataFrame([text, region]).hstack(_fast(text.fill_null(""), region))
+    frame = _with_reference(frame.with_row_index("_i"))
     missing = pl.col("input").is_null() | ~pl.col("input").str.contains(r"\S")
+    invalid = pl.col("e164").is_null()
     return frame.select(
         "e164",
         phone_error=pl.when(missing)
         .then(pl.lit(MISSING_PHONE))
-        .when(pl.col("e164").is_null())
+        .when(invalid)
         .then(pl.lit(INVALID_PHONE)),
-        phone_message=pl.when(missing).then(pl.lit("phone is empty")).otherwise("message"),
+        phone_message=pl.when(missing)
+        .then(pl.lit("phone is empty"))
+        .otherwise(pl.when(invalid).then(_messages(frame))),
     )
 
 
@@ -69,16 +75,19 @@ def _fast(text: pl.Series, region: pl.Series) -> pl.DataFrame:
 def effective_regions(regions: pl.Series | None, default_region: str, height: int) -> pl.Series:
     """Each row's region hint, upper-cased; null or not two letters → ``default_region``.
 
-    Hints repeat a lot, so each distinct one is cleaned once and mapped back.
+    Hints repeat a lot, so in large batches each distinct one is cleaned once and mapped
+    back (see _CLEAN_EACH).
     """
     if regions is None:
-        return pl.repeat(default_region, height, dtype=pl.String, eager=True).alias("region")
+        return pl.Series("region", [default_region], dtype=pl.String).new_from_index(0, height)
     hints = regions.cast(pl.String)
-    distinct = hints.unique().drop_nulls()
     upper = pl.col("hint").str.strip_chars().str.to_uppercase()
     chosen = (
         pl.when(upper.str.contains(r"^[A-Z]{2}$")).then(upper).otherwise(pl.lit(default_region))
     )
+    if height <= _CLEAN_EACH:
+        return hints.to_frame("hint").select(chosen.alias("region")).to_series()
+    distinct = hints.unique().drop_nulls()
     cleaned = distinct.to_frame("hint").select(chosen).to_series()
     mapped = hints.replace_strict(distinct, cleaned, default=None, return_dtype=pl.String)
     return mapped.fill_null(default_region).alias("region")
@@ -87,9 +96,9 @@ def effective_regions(regions: pl.Series | None, default_region: str, height: in
 def _with_reference(frame: pl.DataFrame) -> pl.DataFrame:
     """Deferred rows get phonenumbers' answer (``e164``; ``reason`` holds its message),
     computed once per distinct (input, region) pair."""
-    deferred = frame.filter(pl.col("status") == DEFER)
-    if deferred.height == 0:
+    if not (frame["status"] == DEFER).any():
         return frame
+    deferred = frame.filter(pl.col("status") == DEFER)
     pairs = deferred.select("input", "region").unique()
     answers = [reference_e164(text or "", region) for text, region in pairs.iter_rows()]
     pairs = pairs.with_columns(
@@ -103,11 +112,13 @@ def _with_reference(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _with_messages(frame: pl.DataFrame) -> pl.DataFrame:
-    """``message``: why a row is not a phone number (phonenumbers' words when deferred)."""
+def _messages(frame: pl.DataFrame) -> pl.Series:
+    """Why each row is not a phone number (phonenumbers' words when deferred); meaningful
+    where ``e164`` is null."""
+    rows = pl.col("status") == INVALID
     said = pl.format(
-        "'{}' is not a valid phone number (region {}): {}", "input", "region", "reason"
+        "'{}' is not a valid phone number (region {}): {}",
+        *(pl.col(name).filter(rows) for name in ("input", "region", "reason")),
     )
-    invalid = frame.filter(pl.col("status") == INVALID).select("_i", said.alias("said"))
-    message = frame["reason"].scatter(invalid["_i"], invalid["said"])
-    return frame.with_columns(message=pl.when(pl.col("e164").is_null()).then(message))
+    invalid = frame.select(pl.col("_i").filter(rows), said.alias("said"))
+    return frame["reason"].scatter(invalid["_i"], invalid["said"])

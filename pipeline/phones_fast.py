@@ -30,6 +30,15 @@ per-row phonenumbers loop):
 - rare paths (international prefix, own country code, transform rules, regions sharing a
   calling code) run on the few rows that take them, routed into narrow frames of their own.
 
+And how small batches stay cheap (1,000 rows in some 10-20 ms rather than 40-60): every
+polars call costs 20-200 µs however few its rows, so the fixed cost is the number of calls.
+Steps given no rows return at once (``_grown``); routes no row takes are not filtered; frames
+under ``_STREAMING_ROWS`` skip the streaming engine and are split by gathers; lookups are
+gathers from Series built once (``Table``); and a step whose answer is one phonenumbers
+function of a row (national-prefix stripping, the own-country-code checks, is_valid_number)
+asks phonenumbers row by row when given few rows (``_FEW_*``): the reference itself, so it
+agrees by construction.
+
 Each row ends ``valid`` (with its E.164), ``invalid`` (with a reason) or ``defer``: input
 outside the grammar (letters, unusual unicode, ``;`` parameters, long digit runs) and
 metadata features this module does not translate are left to phonenumbers.
@@ -39,12 +48,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 import polars as pl
-from phonenumbers import PhoneMetadata, PhoneNumberDesc, phonenumberutil
+from phonenumbers import PhoneMetadata, PhoneNumberDesc, ValidationResult, phonenumberutil
+from polars._typing import PolarsDataType
 
 VALID = "valid"
 INVALID = "invalid"
@@ -106,31 +117,73 @@ class Slot:
     rule: tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A lookup by small integer keys held as one Series: ``values[key]`` is one gather per
+    row, where ``replace_strict`` costs some 0.2 ms a call however few the rows.
+
+    A key outside the table is a polars error (so phonenumbers answers, see pipeline.phones):
+    tables cover every key their callers can form (see _cc_key, _code_key, _region_key).
+    """
+
+    values: pl.Series
+
+    @staticmethod
+    def of(mapping: Mapping[int, Any], dtype: PolarsDataType, size: int) -> Table:
+        return Table(pl.Series([mapping.get(key) for key in range(size)], dtype=dtype))
+
+    def __call__(self, key: pl.Expr) -> pl.Expr:
+        """The value at ``key`` (null: null or unmapped)."""
+        return pl.lit(self.values).gather(key)
+
+
+def _cc_key(cc: str | pl.Expr) -> pl.Expr:
+    """A country calling code's key (tables of 1000): the code itself. Calling codes here
+    come from the metadata (1 to 3 digits, no leading zero), never from the input as is."""
+    cc = pl.col(cc) if isinstance(cc, str) else cc
+    return cc.cast(pl.Int64, strict=False)
+
+
+def _code_key(code: str | pl.Expr) -> pl.Expr:
+    """A metadata code's key (tables of every code): "000" → 0."""
+    code = pl.col(code) if isinstance(code, str) else code
+    return code.cast(pl.Int64, strict=False)
+
+
+def _region_key(region: str | pl.Expr) -> pl.Expr:
+    """A region's key (tables of 36 * 36): its two letters in base 36. decide() only sees
+    regions of two upper-case letters (see _key)."""
+    region = pl.col(region) if isinstance(region, str) else region
+    return region.str.to_integer(base=36, strict=False)
+
+
+@dataclass(frozen=True, eq=False)
 class Rules:
     """Everything the fast path needs, compiled once per process."""
 
-    region_code: dict[str, str]
-    region_cc: dict[str, str]
-    main_code: dict[str, str]
+    metadata: dict[str, PhoneMetadata]  # of the codes the fast path translates
+    region_code: Table  # by _region_key
+    region_cc: Table  # by _region_key
+    main_code: Table  # by _cc_key
     later_leading_digits: str
     later_groups: tuple[tuple[int, str, int], ...]
     later_plain: dict[str, tuple[tuple[int, str], ...]]
-    single: list[str]
-    unsupported: list[str]
+    single: pl.Series
+    unsupported: pl.Series
     cc: str
     idd: str
     national_prefix: str
     transform: str
     slots: tuple[Slot, ...]
     slot_codes: list[str]
+    slot_set: pl.Series
     general: str
     leading_digits: str
-    has_leading_digits: dict[str, bool]
+    has_leading_digits: Table  # by _code_key
     valid_general: str
     valid_types: str
-    accept: list[int]
-    too_long: list[int]
+    accept: pl.Series
+    too_long: pl.Series
 
 
 def _rx(pattern: str) -> str:
@@ -290,8 +343,11 @@ def _later_plain(
     return found
 
 
-def _all_metas() -> tuple[dict[str, Meta], dict[str, str], dict[str, tuple[str, ...]]]:
-    """(code → Meta, region → code, calling code → codes of its regions, in order)."""
+def _all_metas() -> tuple[
+    dict[str, Meta], dict[str, str], dict[str, tuple[str, ...]], dict[str, PhoneMetadata]
+]:
+    """(code → Meta, region → code, calling code → codes of its regions in order,
+    code → phonenumbers' metadata)."""
     found: list[tuple[int, str, PhoneMetadata]] = []
     for cc, regions in phonenumberutil.COUNTRY_CODE_TO_REGION_CODE.items():
         for region in regions:
@@ -301,18 +357,30 @@ def _all_metas() -> tuple[dict[str, Meta], dict[str, str], dict[str, tuple[str, 
     metas: dict[str, Meta] = {}
     region_code: dict[str, str] = {}
     cc_codes: dict[str, list[str]] = {}
+    metadata: dict[str, PhoneMetadata] = {}
     for i, (cc, region, meta) in enumerate(found):
         code = f"{i:03d}"
         metas[code] = _compile_meta(code, meta)
+        metadata[code] = meta
         cc_codes.setdefault(str(cc), []).append(code)
         if region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
             region_code[region] = code
-    return metas, region_code, {cc: tuple(codes) for cc, codes in cc_codes.items()}
+    cc_tuples = {cc: tuple(codes) for cc, codes in cc_codes.items()}
+    return metas, region_code, cc_tuples, metadata
 
 
-def _pairs(lengths: dict[str, frozenset[int]]) -> list[int]:
-    """(code, length) pairs as code * _LENGTHS + length, for one ``is_in`` per row."""
-    return sorted(int(code) * _LENGTHS + n for code, found in lengths.items() for n in found)
+def _set(values: Iterable[Any], dtype: PolarsDataType) -> pl.Series:
+    """The argument of ``is_in``, built once: one list holding ``values``."""
+    return pl.Series(list(values), dtype=dtype).implode()
+
+
+def _pairs(lengths: dict[str, frozenset[int]]) -> pl.Series:
+    """Is (code, length) in ``lengths``, at code * _LENGTHS + length: one gather per row."""
+    flags = [False] * ((max(map(int, lengths), default=0) + 1) * _LENGTHS)
+    for code, found in lengths.items():
+        for n in found:
+            flags[int(code) * _LENGTHS + n] = True
+    return pl.Series(flags, dtype=pl.Boolean)
 
 
 @functools.cache
@@ -322,7 +390,7 @@ def rules() -> Rules:
     Regions this module cannot translate get no branch in any pattern; their rows, and rows
     of calling codes they share, are deferred.
     """
-    metas, region_code, cc_codes = _all_metas()
+    metas, region_code, cc_codes, metadata = _all_metas()
     ok = {code: m for code, m in metas.items() if m.supported}
     codes = sorted(phonenumberutil.COUNTRY_CODE_TO_REGION_CODE, key=lambda c: (len(str(c)), c))
     transform, slots = _transform_alternation(ok.values())
@@ -331,24 +399,33 @@ def rules() -> Rules:
     shared = {
         code for found in cc_codes.values() if not all(c in ok for c in found) for code in found
     }
+    text = pl.String
     return Rules(
-        region_code=region_code,
-        region_cc={region: metas[code].cc for region, code in region_code.items()},
-        main_code={cc: found[0] for cc, found in cc_codes.items()},
+        metadata={code: metadata[code] for code in ok},
+        region_code=Table.of({int(r, 36): c for r, c in region_code.items()}, text, 36 * 36),
+        region_cc=Table.of(
+            {int(r, 36): metas[c].cc for r, c in region_code.items()}, text, 36 * 36
+        ),
+        main_code=Table.of({int(cc): found[0] for cc, found in cc_codes.items()}, text, 1000),
         later_leading_digits=later,
         later_groups=groups,
         later_plain=_later_plain(ok, cc_codes),
-        single=sorted(cc for cc, found in cc_codes.items() if len(found) == 1),
-        unsupported=sorted(shared),
+        single=_set(sorted(cc for cc, found in cc_codes.items() if len(found) == 1), text),
+        unsupported=_set(sorted(shared), text),
         cc="^(?:" + "|".join(str(c) for c in codes) + ")",
         idd=_keyed({code: m.idd for code, m in geo.items()}),
         national_prefix=_keyed({c: m.npfp if m.transform is None else None for c, m in ok.items()}),
         transform=transform,
         slots=slots,
         slot_codes=[slot.code for slot in slots],
+        slot_set=_set([slot.code for slot in slots], text),
         general=_keyed({code: m.general for code, m in ok.items()}, "$"),
         leading_digits=_keyed({code: m.leading_digits for code, m in ok.items()}),
-        has_leading_digits={code: m.leading_digits is not None for code, m in metas.items()},
+        has_leading_digits=Table.of(
+            {int(code): m.leading_digits is not None for code, m in metas.items()},
+            pl.Boolean,
+            len(metas),
+        ),
         valid_general=_keyed({code: m.valid_general for code, m in ok.items()}, "$"),
         valid_types=_keyed({code: m.valid_types for code, m in ok.items()}, "$"),
         accept=_pairs({code: m.accept for code, m in metas.items()}),
@@ -357,6 +434,18 @@ def rules() -> Rules:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+# Below this many rows _run skips the streaming engine (measured: its fixed cost is larger).
+_STREAMING_ROWS = 50_000
+# Steps whose answer is one phonenumbers function of a row ask phonenumbers row by row when
+# given at most this many rows. Each polars call costs 20-200 µs however few its rows, so a
+# step of a dozen calls costs milliseconds; phonenumbers costs some 10-20 µs a row for
+# is_valid_number (more for calling codes shared by many regions: _later_regions), some 4 µs
+# for the own-country-code checks and 1-4 µs for national-prefix stripping (measured).
+_FEW_VALID = 256  # _validity
+_FEW_LATER = 384  # _later_regions
+_FEW_OWN = 192  # _own_country_code
+_FEW_STRIP = 1024  # strip_national_prefix, and its rows with a transform rule
 
 # Outcomes travel as small integers (cheap columns); names are attached at the end.
 _GO, _VALID, _INVALID, _DEFER = 0, 1, 2, 3
@@ -370,9 +459,13 @@ _REASONS = {
     6: "no phone number in it",
 }
 _NO_REGION, _SHORT_IDD, _UNKNOWN_CC, _BAD_LENGTH, _NOT_VALID, _NOT_A_NUMBER = range(1, 7)
-_LL = {n: f"{n:02d}" for n in range(100)}
+_LL = Table.of({n: f"{n:02d}" for n in range(100)}, pl.String, 100)  # lengths as 2 digits
+_STATUS_NAMES = Table.of(_STATUS, pl.String, 256)  # by UInt8 code
+_REASON_NAMES = Table.of(_REASONS, pl.String, 256)
+_TWO_LETTER_SET = _set(_TWO_LETTERS, pl.String)
 
 
+@functools.cache
 def _u8(value: int) -> pl.Expr:
     return pl.lit(value, pl.UInt8)
 
@@ -388,19 +481,37 @@ def _len(column: str | pl.Expr) -> pl.Expr:
     return column.str.len_bytes().cast(pl.Int64)
 
 
-def _length_in(pairs: list[int], code: str, length: pl.Expr) -> pl.Expr:
+def _length_in(pairs: pl.Series, code: str, length: pl.Expr) -> pl.Expr:
     """Is (code, length) in ``pairs`` (see _pairs)? Lengths past _LENGTHS count as the last."""
     clipped = pl.min_horizontal(length, pl.lit(_LENGTHS - 1))
-    return (pl.col(code).cast(pl.Int64) * _LENGTHS + clipped).is_in(pairs)
+    return pl.lit(pairs).gather(pl.col(code).cast(pl.Int64) * _LENGTHS + clipped)
 
 
 def _run(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
-    """with_columns on the streaming engine: whole-column regex work on both cores."""
+    """with_columns on the streaming engine (whole-column regex work on every core) for
+    large frames; below ``_STREAMING_ROWS`` its fixed cost outweighs that, so in memory."""
+    if frame.height < _STREAMING_ROWS:
+        return frame.with_columns(**columns)
     return frame.lazy().with_columns(**columns).collect(engine="streaming")
 
 
 def _index(frame: pl.DataFrame, name: str = "_i") -> pl.DataFrame:
-    return frame.drop(name, strict=False).with_row_index(name)
+    return _without(frame, name).with_row_index(name)
+
+
+def _stack(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """``pl.concat(frames)`` (same columns, one under the other) by ``vstack``: no checks and
+    conversions in Python (some 30 µs a call)."""
+    stacked = frames[0]
+    for frame in frames[1:]:
+        stacked = stacked.vstack(frame)
+    return stacked
+
+
+def _without(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
+    """``frame.drop(*names, strict=False)`` as a plain selection of the other columns (a
+    query costs some 50 µs, this some 10 µs)."""
+    return frame[[name for name in frame.columns if name not in names]]
 
 
 def _scatter(
@@ -413,7 +524,19 @@ def _scatter(
     for name in columns:
         base = frame[name] if name in frame.columns else pl.Series(name, [None] * frame.height)
         updates[name] = base.cast(part[name].dtype).scatter(part[index], part[name])
-    return frame.with_columns(**updates)
+    return _put(frame, *(series.alias(name) for name, series in updates.items()))
+
+
+def _put(frame: pl.DataFrame, *columns: pl.Series) -> pl.DataFrame:
+    """``frame.with_columns(*columns)`` for Series of its height, without a query (some 40
+    µs): a column of the same name is replaced in place, a new one added at the end."""
+    frame = frame.clone()  # a new frame sharing the columns: the caller's stays as it was
+    for column in columns:
+        if column.name in frame.columns:
+            frame.replace_column(frame.get_column_index(column.name), column)
+        else:
+            frame.hstack([column], in_place=True)
+    return frame
 
 
 # ----------------------------------------------------------------------------- tokenize
@@ -442,10 +565,11 @@ def tokenize(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
     )
     # A letter may start an extension, whose digits E.164 drops: take the number's group.
     lettered = frame.filter(pl.col("_ok") & pl.col("_alpha"))
-    number = pl.col("input").str.extract(_GRAMMAR, 1)
-    lettered = lettered.with_columns(d=_digits(number))
-    lettered = lettered.with_columns(_ok=_len("d") > _MIN_NSN)
-    frame = _scatter(frame, lettered, ["d", "_ok"])
+    if lettered.height:
+        number = pl.col("input").str.extract(_GRAMMAR, 1)
+        lettered = lettered.with_columns(d=_digits(number))
+        lettered = lettered.with_columns(_ok=_len("d") > _MIN_NSN)
+        frame = _scatter(frame, lettered, ["d", "_ok"])
     frame = _two_digits(frame)
     return frame.select(
         "input",
@@ -462,11 +586,14 @@ def _two_digits(frame: pl.DataFrame) -> pl.DataFrame:
     (``_VALID_PHONE_NUMBER``'s ``\\d{2}``); anything else with two digits is not one."""
     edges = "".join(_NOT_DIGITS)
     two = frame.filter(pl.col("_ok") & ~pl.col("_alpha") & (_len("d") == _MIN_NSN))
+    if two.height == 0:
+        return frame.with_columns(_tiny=pl.lit(False))
     bare = pl.col("input").str.strip_chars(edges) == pl.col("d")
     two = two.with_columns(_tiny=~bare, _ok=bare)
     return _scatter(frame.with_columns(_tiny=pl.lit(False)), two, ["_tiny", "_ok"])
 
 
+@functools.cache
 def _key() -> pl.Expr:
     """Exact Int128 key of (region, plus, digits), 2 to 28 digits; null otherwise.
 
@@ -484,7 +611,7 @@ def _key() -> pl.Expr:
     key = context.cast(pl.Int128) * pl.lit(_DIGITS_SPAN, pl.Int128)
     key = key + digits.cast(pl.Int128, strict=False)
     fits = length.is_between(_MIN_NSN, _MAX_DIGITS)
-    known = pl.col("region").is_in(_TWO_LETTERS)
+    known = pl.col("region").is_in(_TWO_LETTER_SET)
     return pl.when(pl.col("ok") & fits & known).then(key)
 
 
@@ -492,21 +619,63 @@ def _key() -> pl.Expr:
 
 
 def _routes(frame: pl.DataFrame, route: pl.Expr, count: int) -> list[pl.DataFrame]:
-    """The rows of ``frame`` split by ``route`` (0 .. count-1; a bool is 0/1), order kept."""
+    """The rows of ``frame`` split by ``route`` (0 .. count-1; a bool is 0/1), order kept;
+    rows whose route is null take none. Routes no row takes get empty frames, and when every
+    row takes one route it gets ``frame`` itself."""
+    if frame.height == 0:
+        return [frame] * count
     if count == 2:
-        frame = frame.with_columns(_route=route.cast(pl.Boolean))
+        taken = frame.select(route.cast(pl.Boolean)).to_series()
+        masks = [~taken, taken]
+    else:
+        codes = frame.select(route.cast(pl.UInt8)).to_series()
+        masks = [codes == i for i in range(count)]
+    sizes = [int(mask.sum()) for mask in masks]
+    if max(sizes) == frame.height:
+        return [frame if size else frame.clear() for size in sizes]
+    if frame.height >= _STREAMING_ROWS:
         return [
-            frame.filter(~pl.col("_route")).drop("_route"),
-            frame.filter("_route").drop("_route"),
+            frame.filter(mask) if size else frame.clear()
+            for mask, size in zip(masks, sizes, strict=True)
         ]
-    frame = frame.with_columns(_route=route.cast(pl.UInt8))
-    return [frame.filter(pl.col("_route") == i).drop("_route") for i in range(count)]
+    # Fewer rows: a gather of each route's positions costs less than a filter (a query).
+    position = pl.int_range(frame.height, dtype=pl.UInt32, eager=True)
+    return [
+        frame[position.filter(mask)] if size else frame.clear()
+        for mask, size in zip(masks, sizes, strict=True)
+    ]
+
+
+def _grown(frame: pl.DataFrame, **dtypes: PolarsDataType) -> pl.DataFrame:
+    """An empty frame with ``frame``'s columns, then ``dtypes`` (as with_columns adds them).
+
+    Steps given no rows return this at once: the same columns and types as their work would
+    give, none of its cost (every polars call costs some 20-200 µs however few its rows).
+    """
+    if frame.columns and not dtypes.keys() & set(frame.columns):
+        added = [pl.Series(name, [], dtype=dtype) for name, dtype in dtypes.items()]
+        return frame.clear().hstack(added)  # cheaper than building a frame from a schema
+    return pl.DataFrame(schema={**frame.schema, **dtypes})
+
+
+def _no_todo(frame: pl.DataFrame) -> pl.DataFrame:
+    """No rows of _country_code's "to finish" shape (key, cc, nnn, mkey)."""
+    return _grown(frame[["key"]], cc=pl.String, nnn=pl.String, mkey=pl.String)
+
+
+def _no_settled(frame: pl.DataFrame) -> pl.DataFrame:
+    """No rows of the settled shape (see _settled)."""
+    return _grown(frame[["key"]], status=pl.UInt8, reason=pl.UInt8, e164=pl.String)
 
 
 def _settled(frame: pl.DataFrame, status: int, reason: int | None) -> pl.DataFrame:
-    return frame.select(
-        "key", status=_u8(status), reason=pl.lit(reason, pl.UInt8), e164=pl.lit(None, pl.String)
-    )
+    if frame.height == 0:
+        return _no_settled(frame)
+    values = {"status": (status, pl.UInt8), "reason": (reason, pl.UInt8), "e164": (None, pl.String)}
+    constant = [
+        pl.Series(k, [v], dtype=t).new_from_index(0, frame.height) for k, (v, t) in values.items()
+    ]
+    return pl.DataFrame([frame["key"], *constant])
 
 
 # ----------------------------------------------------------------------------- national prefix
@@ -519,6 +688,8 @@ def _transformed(frame: pl.DataFrame, num: str, code: str) -> pl.DataFrame:
     whole match gives the plain strip; the region's last group (captured only for its own
     rows) says whether phonenumbers applies the rule, and the rule's groups fill it in.
     """
+    if frame.height == 0:
+        return _grown(frame, _cand=pl.String)
     r = rules()
     matched = _on(code, num).str.extract(r.transform, 0)
     frame = frame.with_columns(_cand=pl.col(num).str.slice(_len(matched) - 3))
@@ -526,7 +697,7 @@ def _transformed(frame: pl.DataFrame, num: str, code: str) -> pl.DataFrame:
     parts = [unmatched]
     for (slot_code,), rows in matched_rows.partition_by(code, as_dict=True).items():
         parts.append(_apply_rule(rows, num, code, r.slots[r.slot_codes.index(slot_code)]))
-    return pl.concat(parts)
+    return _stack(parts)
 
 
 def _apply_rule(frame: pl.DataFrame, num: str, code: str, slot: Slot) -> pl.DataFrame:
@@ -546,23 +717,49 @@ def strip_national_prefix(frame: pl.DataFrame, num: str, code: str, out: str) ->
 
     Rows may come back in another order.
     """
+    if frame.height == 0:
+        return _grown(frame, **{out: pl.String})
+    if frame.height <= _FEW_STRIP and frame[num].null_count() + frame[code].null_count() == 0:
+        return _stripped_by_phonenumbers(frame, num, code, out)
     r = rules()
     nonempty = _len(num) > 0
-    special = pl.col(code).is_in(r.slot_codes) & nonempty
+    special = pl.col(code).is_in(r.slot_set) & nonempty
     plain, transform = _routes(frame, special, 2)
     matched = _len(_on(code, num).str.extract(r.national_prefix, 0)) - 3
     plain = _run(plain, _cand=pl.when(nonempty).then(pl.col(num).str.slice(matched)))
-    found = pl.concat([plain, _transformed(transform, num, code)])
+    # Transform rules are rare: a few rows cost less row by row than in _transformed.
+    few = transform.height <= _FEW_STRIP
+    done = _stripped_by_phonenumbers(transform, num, code, out) if few else None
+    found = plain if few else _stack([plain, _transformed(transform, num, code)])
     kept, stripped = _routes(found, pl.col("_cand").is_not_null(), 2)
     # Stripping is undone only when the number was viable and the rest is not.
     stripped, viable = _routes(stripped, _on(code, num).str.contains(r.general), 2)
     still = _on(code, "_cand").str.contains(r.general)
     viable = _run(viable, _cand=pl.when(still).then("_cand").otherwise(num))
     kept = kept.with_columns(_cand=pl.col(num))
-    return pl.concat([kept, stripped, viable]).rename({"_cand": out})
+    found = _stack([kept, stripped, viable]).rename({"_cand": out})
+    return _stack([found, done]) if done is not None else found
+
+
+def _stripped_by_phonenumbers(frame: pl.DataFrame, num: str, code: str, out: str) -> pl.DataFrame:
+    """strip_national_prefix row by row with phonenumbers itself (for few rows, no nulls)."""
+    if frame.height == 0:
+        return _grown(frame, **{out: pl.String})
+    metadata = rules().metadata
+    pairs = zip(frame[num].to_list(), frame[code].to_list(), strict=True)
+    stripped = [_strip_national_prefix(text, metadata.get(c)) for text, c in pairs]
+    return _put(frame, pl.Series(out, stripped, dtype=pl.String))
 
 
 # ----------------------------------------------------------------------------- country code
+
+
+def _strip_national_prefix(number: str, metadata: PhoneMetadata | None) -> str:
+    """phonenumbers' own _maybe_strip_national_prefix_carrier_code(number, metadata)[1];
+    the number as it is for the codes the fast path does not translate (as above)."""
+    if metadata is None:
+        return number
+    return str(phonenumberutil._maybe_strip_national_prefix_carrier_code(number, metadata)[1])
 
 
 def _own_country_code(frame: pl.DataFrame) -> pl.DataFrame:
@@ -570,6 +767,10 @@ def _own_country_code(frame: pl.DataFrame) -> pl.DataFrame:
 
     Adds ``_own`` (it does) and ``nnn`` (the rest after national-prefix stripping).
     """
+    if frame.height == 0:
+        return _grown(frame, _rest=pl.String, nnn=pl.String, _own=pl.Boolean)
+    if frame.height <= _FEW_OWN and set(frame["rcode"].to_list()) <= rules().metadata.keys():
+        return _own_by_phonenumbers(frame)
     r = rules()
     frame = frame.with_columns(_rest=pl.col("d").str.slice(_len("rcc")))
     frame = strip_national_prefix(frame, "_rest", "rcode", "nnn")
@@ -579,8 +780,32 @@ def _own_country_code(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(_own=(~before & after) | too_long)
 
 
+def _own_by_phonenumbers(frame: pl.DataFrame) -> pl.DataFrame:
+    """_own_country_code row by row, in the words of phonenumbers' _maybe_extract_country_code
+    (few rows of translated regions)."""
+    metadata = rules().metadata
+    rest, nnn, own = [], [], []
+    columns = (frame[name].to_list() for name in ("d", "rcode", "rcc"))
+    for d, code, cc in zip(*columns, strict=True):
+        meta = metadata[code]
+        rest.append(d[len(cc) :])
+        nnn.append(_strip_national_prefix(rest[-1], meta))
+        before = phonenumberutil._match_national_number(d, meta.general_desc, False)
+        after = phonenumberutil._match_national_number(nnn[-1], meta.general_desc, False)
+        too_long = phonenumberutil._test_number_length(d, meta) == ValidationResult.TOO_LONG
+        own.append(bool((not before and after) or too_long))
+    return _put(
+        frame,
+        pl.Series("_rest", rest, dtype=pl.String),
+        pl.Series("nnn", nnn, dtype=pl.String),
+        pl.Series("_own", own, dtype=pl.Boolean),
+    )
+
+
 def _after_idd(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows whose international prefix phonenumbers strips: (resolved, invalid)."""
+    if frame.height == 0:
+        return _no_todo(frame), _no_settled(frame)
     r = rules()
     rest = pl.col("d").str.slice(pl.col("_idd"))
     frame = frame.with_columns(cc=rest.str.extract(r.cc, 0), _rest=rest)
@@ -589,12 +814,12 @@ def _after_idd(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     found, too_short, unknown = _routes(frame, route, 3)
     found = found.select("key", "cc", nnn=pl.col("_rest").str.slice(_len("cc")), mkey=_main())
     invalid = [_settled(too_short, _INVALID, _SHORT_IDD), _settled(unknown, _INVALID, _UNKNOWN_CC)]
-    return found, pl.concat(invalid)
+    return found, _stack(invalid)
 
 
 def _main(cc: str = "cc") -> pl.Expr:
     """The metadata code phonenumbers uses for a country code: its main region's."""
-    return pl.col(cc).replace_strict(rules().main_code, default=None, return_dtype=pl.String)
+    return rules().main_code(_cc_key(cc))
 
 
 def _country_code(keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -606,18 +831,20 @@ def _country_code(keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # An unknown code after '+': phonenumbers retries the digits as if the '+' were not there.
     retry, plus = _routes(plus, pl.col("cc").is_not_null(), 2)
     plus = plus.select("key", "cc", nnn=d.str.slice(_len("cc")), mkey=_main())
-    todo, settled = _without_plus(pl.concat([national, retry.drop("cc")]))
-    return pl.concat([plus, todo]), settled
+    todo, settled = _without_plus(_stack([national, _without(retry, "cc")]))
+    return _stack([plus, todo]), settled
 
 
 def _without_plus(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The default region's international prefix, its own country code, or national."""
+    if frame.height == 0:
+        return _no_todo(frame), _no_settled(frame)
     r = rules()
     d, region = pl.col("d"), pl.col("region")
     frame = _run(
         frame,
-        rcode=region.replace_strict(r.region_code, default=None, return_dtype=pl.String),
-        rcc=region.replace_strict(r.region_cc, default=None, return_dtype=pl.String),
+        rcode=r.region_code(_region_key(region)),
+        rcc=r.region_cc(_region_key(region)),
     )
     frame = _run(frame, _idd=_len(_on("rcode", d).str.extract(r.idd, 0)) - 3)
     idd = pl.col("_idd").is_not_null() & (d.str.slice(pl.col("_idd"), 1) != "0")
@@ -636,10 +863,10 @@ def _without_plus(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     from_idd, bad_idd = _after_idd(idd_rows)
     not_own, own = _routes(_own_country_code(starts), pl.col("_own"), 2)
     own = own.select("key", cc="rcc", nnn="nnn", mkey=_main("rcc"))
-    national = pl.concat([national, not_own.select(national.columns)])
+    national = _stack([national, not_own.select(national.columns)])
     national, retry = _routes(national, pl.col("plus"), 2)
     national = national.select("key", cc="rcc", nnn="d", mkey="rcode")
-    settled = pl.concat(
+    settled = _stack(
         [
             _settled(no_region, _INVALID, _NO_REGION),
             _settled(odd, _DEFER, None),
@@ -647,7 +874,7 @@ def _without_plus(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             _settled(retry, _INVALID, _UNKNOWN_CC),
         ]
     )
-    return pl.concat([from_idd, own, national]), settled
+    return _stack([from_idd, own, national]), settled
 
 
 # ----------------------------------------------------------------------------- validity
@@ -662,18 +889,26 @@ def _valid_for(text: pl.Expr) -> pl.Expr:
 def _validity(frame: pl.DataFrame) -> pl.DataFrame:
     """Adds ``_valid`` = is_valid_number (the region is chosen by leading digits among those
     sharing ``cc``). Rows may come back in another order."""
+    if frame.height == 0:
+        return _grown(frame, _valid=pl.Boolean)
+    if frame.height <= _FEW_VALID:
+        return _valid_by_phonenumbers(frame)
     r = rules()
-    length = _len("nsn").replace_strict(_LL, default="99", return_dtype=pl.String)
+    length = _LL(pl.min_horizontal(_len("nsn"), pl.lit(99))).fill_null("99")
     frame = frame.with_columns(_k=_main(), _ll=length)
+    if frame.height < _STREAMING_ROWS:
+        # Rows of one region side by side: keyed regexes run faster (see _key). Large frames
+        # come in long runs of one region already, where sorting costs more than it saves.
+        frame = frame.sort("_k")
     frame = _run(frame, _valid=_valid_for(_on("_k", "_ll", "nsn")))
-    has_ld = pl.col("_k").replace_strict(r.has_leading_digits, default=False)
+    has_ld = r.has_leading_digits(_code_key("_k")).fill_null(False)
     route = pl.when(pl.col("cc").is_in(r.single)).then(0).when(has_ld).then(1).otherwise(2)
     single, by_digits, by_validity = _routes(frame, route, 3)
     by_digits = by_digits.with_columns(_hit=_on("_k", "nsn").str.contains(r.leading_digits))
     missed, hit = _routes(by_digits, pl.col("_hit"), 2)
     invalid, valid = _routes(by_validity, pl.col("_valid"), 2)
-    later = _later_regions(pl.concat([missed.drop("_hit"), invalid]))
-    return pl.concat([single, hit.drop("_hit"), valid, later]).drop("_k", "_ll")
+    later = _later_regions(_stack([_without(missed, "_hit"), invalid]))
+    return _without(_stack([single, _without(hit, "_hit"), valid, later]), "_k", "_ll")
 
 
 def _later_regions(frame: pl.DataFrame) -> pl.DataFrame:
@@ -683,6 +918,10 @@ def _later_regions(frame: pl.DataFrame) -> pl.DataFrame:
     _later_leading_digits) competes with the later regions without leading digits, which
     claim a number when it is valid for them; the earliest claim decides.
     """
+    if frame.height == 0:
+        return frame
+    if frame.height <= _FEW_LATER:
+        return _valid_by_phonenumbers(frame)
     r = rules()
     groups = _on("_k", "nsn").str.extract_groups(r.later_leading_digits)
     frame = frame.with_columns(_g=groups)
@@ -695,7 +934,22 @@ def _later_regions(frame: pl.DataFrame) -> pl.DataFrame:
     )
     parts = frame.partition_by("cc", as_dict=True)
     claimed = [_plain_claims(part, str(cc)) for (cc,), part in parts.items()]
-    return pl.concat(claimed or [frame]).drop("_pos", "_code")
+    return _stack(claimed or [frame]).drop("_pos", "_code")
+
+
+def _valid_by_phonenumbers(frame: pl.DataFrame) -> pl.DataFrame:
+    """``_valid`` from phonenumbers itself, row by row (few rows: cheaper than polars)."""
+    pairs = zip(frame["cc"].to_list(), frame["nsn"].to_list(), strict=True)
+    valid = [_is_valid_number(cc, nsn) for cc, nsn in pairs]
+    return _put(frame, pl.Series("_valid", valid, dtype=pl.Boolean))
+
+
+def _is_valid_number(cc: str, nsn: str) -> bool:
+    """phonenumbers.is_valid_number of the number parse() makes of a calling code and a
+    national significant number (leading zeros kept as parse keeps them)."""
+    number = phonenumbers.PhoneNumber(country_code=int(cc), national_number=int(nsn))
+    phonenumberutil._set_italian_leading_zeros_for_phone_number(nsn, number)
+    return bool(phonenumbers.is_valid_number(number))
 
 
 def _plain_claims(frame: pl.DataFrame, cc: str) -> pl.DataFrame:
@@ -712,15 +966,17 @@ def _plain_claims(frame: pl.DataFrame, cc: str) -> pl.DataFrame:
 
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     """National prefix, lengths and validity for rows with a country code and metadata."""
+    if frame.height == 0:
+        return _no_settled(frame)
     r = rules()
     frame = strip_national_prefix(frame, "nnn", "mkey", "_p")
     accepted = _length_in(r.accept, "mkey", _len("_p"))
-    nsn = pl.when(accepted).then("_p").otherwise("nnn")
-    length = _len(nsn)
+    frame = frame.with_columns(nsn=pl.when(accepted).then("_p").otherwise("nnn"))
+    length = _len("nsn")
     bad = (_len("nnn") < _MIN_NSN) | (length > _MAX_NSN) | (length < _MIN_NSN)
     odd = pl.col("mkey").is_null() | pl.col("mkey").is_in(r.unsupported)
     route = pl.when(odd).then(1).when(bad).then(2).otherwise(0)
-    frame = frame.select("key", "cc", nsn=nsn, _route=route)
+    frame = frame.select("key", "cc", "nsn", _route=route)
     checked, odd_rows, bad_rows = _routes(frame, pl.col("_route"), 3)
     checked = _validity(checked)
     checked = checked.select(
@@ -729,7 +985,7 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
         reason=pl.when("_valid").then(pl.lit(None, pl.UInt8)).otherwise(_u8(_NOT_VALID)),
         e164=pl.when("_valid").then(pl.concat_str(pl.lit("+"), "cc", "nsn")),
     )
-    return pl.concat(
+    return _stack(
         [checked, _settled(odd_rows, _DEFER, None), _settled(bad_rows, _INVALID, _BAD_LENGTH)]
     )
 
@@ -739,8 +995,10 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
 
 def decide(keys: pl.DataFrame) -> pl.DataFrame:
     """Distinct (key, region, plus, d) → (key, status, reason, e164); codes as UInt8."""
+    if keys.height == 0:
+        return _no_settled(keys)
     todo, settled = _country_code(keys)
-    return pl.concat([settled, _finish(todo)])
+    return _stack([settled, _finish(todo)])
 
 
 def _settle_rest(frame: pl.DataFrame) -> pl.DataFrame:
@@ -751,17 +1009,17 @@ def _settle_rest(frame: pl.DataFrame) -> pl.DataFrame:
     """
     frame = _index(frame)
     rows = frame.filter(pl.col("status").is_null())
-    rows = rows.with_columns(
-        hopeless=pl.col("hopeless") | (pl.col("input").str.count_matches(r"\d") < _MIN_NSN)
-    )
-    rows = rows.with_columns(
-        status=pl.when("hopeless").then(_u8(_INVALID)).otherwise(_u8(_DEFER)),
-        reason=pl.when("hopeless").then(_u8(_NOT_A_NUMBER)),
-    )
-    frame = _scatter(frame, rows, ["status", "reason"])
+    if rows.height:
+        hopeless = pl.col("hopeless") | (pl.col("input").str.count_matches(r"\d") < _MIN_NSN)
+        rows = rows.with_columns(hopeless=hopeless)
+        rows = rows.with_columns(
+            status=pl.when("hopeless").then(_u8(_INVALID)).otherwise(_u8(_DEFER)),
+            reason=pl.when("hopeless").then(_u8(_NOT_A_NUMBER)),
+        )
+        frame = _scatter(frame, rows, ["status", "reason"])
     return frame.select(
-        status=pl.col("status").replace_strict(_STATUS, return_dtype=pl.String),
-        reason=pl.col("reason").replace_strict(_REASONS, default=None, return_dtype=pl.String),
+        status=_STATUS_NAMES(pl.col("status")),
+        reason=_REASON_NAMES(pl.col("reason")),
         e164="e164",
     )
 
@@ -777,15 +1035,19 @@ def fast_e164(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
     frame = tokenize(phones, regions).with_columns(key=_key())
     order = frame["key"].arg_sort(nulls_last=True)
     ranked = frame.select("key", "region", "plus", "d")[order]
-    present = ranked["key"].is_not_null()
-    fresh = present & (ranked["key"] != ranked["key"].shift(1)).fill_null(True)
+    key = pl.col("key")
+    present = key.is_not_null()
+    fresh = present & (key != key.shift(1)).fill_null(True)
+    # Each ranked row's run: the rank of its key among the distinct keys.
+    marks = ranked.select(fresh=fresh, run=pl.when(present).then(fresh.cum_sum() - 1))
+    distinct = ranked.filter(marks["fresh"])
     # decide() only needs an identifier per distinct key: its rank among them.
-    distinct = ranked.filter(fresh).with_columns(key=pl.int_range(pl.len(), dtype=pl.UInt32))
-    answers = decide(distinct).sort("key").drop("key")
-    run = pl.select(pl.when(present).then(fresh.cum_sum() - 1)).to_series()
-    spread = answers.select(pl.all().gather(run.cast(pl.UInt32)))
+    ranks = pl.int_range(distinct.height, dtype=pl.UInt32, eager=True).alias("key")
+    distinct.replace_column(0, ranks)
+    answers = decide(distinct).sort("key")  # one contiguous row per rank
+    spread = answers.select(pl.all().gather(marks["run"].cast(pl.UInt32)))
     height = len(order)
     positions = pl.int_range(height, dtype=pl.UInt32, eager=True)
-    inverse = pl.zeros(height, pl.UInt32, eager=True).scatter(order, positions)
-    spread = spread[inverse].with_columns(frame["input"], frame["hopeless"])
-    return _settle_rest(spread)
+    inverse = positions.clone().scatter(order, positions)  # input row → ranked row
+    spread = spread[inverse]
+    return _settle_rest(spread.hstack([frame["input"], frame["hopeless"]]))
