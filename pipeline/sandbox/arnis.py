@@ -3,6 +3,10 @@
 Auth ``X-API-Key`` with scopes; paths under ``/api/v1``; ``{"detail": ...}`` errors;
 list pages of at most 100; batch of at most 1,000 with duplicates (by phone) skipped and
 counts only in the answer; an existing phone on single create → ``409``.
+
+The vendor's docs do not say in what order contacts are listed: the sandbox lists them
+in creation order, or newest first with ``list_order="newest"`` (so tests can check that
+the adapter does not depend on the order).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ PREFIX = "/api/v1"
 MAX_PER_PAGE = 100
 MAX_BATCH = 1000
 FULL, READ_ONLY, CONTACTS_ONLY, CAMPAIGNS_ONLY = "full", "read", "contacts", "campaigns"
+LIST_ORDERS = ("created", "newest")
 _FIELDS = ("first_name", "last_name", "email", "timezone", "tags")
 
 
@@ -38,8 +43,12 @@ class ArnisEmulator(Emulator):
         api_key: str,
         faults: Faults | None = None,
         scoped_keys: dict[str, str] | None = None,
+        list_order: str = "created",
     ) -> None:
         super().__init__(store, api_key, faults)
+        if list_order not in LIST_ORDERS:
+            raise ValueError(f"list_order must be one of {', '.join(LIST_ORDERS)}")
+        self.newest_first = list_order == "newest"
         self.keys = {api_key: FULL, **(scoped_keys or {})}
         self.members: dict[str, set[str]] = {}
         p = PREFIX
@@ -79,16 +88,26 @@ class ArnisEmulator(Emulator):
         if per_page > MAX_PER_PAGE:
             self.store.violation(f"arnis: per_page={per_page} > {MAX_PER_PAGE}")
             per_page = MAX_PER_PAGE
-        contacts = self.store.all()
         search = request.query.get("search")
         if search:
             needle = search.lower()
-            contacts = [c for c in contacts if needle in _haystack(c)]
-        total = len(contacts)
-        items = contacts[(page - 1) * per_page : page * per_page]
+            contacts = [c for c in self.store.all() if needle in _haystack(c)]
+            total, items = len(contacts), _page_of(contacts, page, per_page, self.newest_first)
+        else:
+            total, items = self._page(page, per_page)
         pages = max(1, math.ceil(total / per_page))
         body = {"items": items, "total": total, "page": page, "per_page": per_page, "pages": pages}
         return Reply(200, body)
+
+    def _page(self, page: int, per_page: int) -> tuple[int, list[dict[str, Any]]]:
+        """The number of contacts and list page ``page`` of them, in the list's order."""
+        start = (page - 1) * per_page
+        if not self.newest_first:
+            return self.store.window(start, start + per_page)
+        with self.store.lock:
+            total = len(self.store.contacts)
+            _, items = self.store.window(total - start - per_page, total - start)
+        return total, items[::-1]
 
     def get_contact(self, request: Request) -> Reply:
         return Reply(200, self._existing(request.params["id"]))
@@ -102,7 +121,7 @@ class ArnisEmulator(Emulator):
                 raise ApiError(
                     409, "conflict", f"A contact with phone number {e164} already exists"
                 )
-            created = self.store.insert(e164, record)
+            created = self.store.insert(e164, record, owned=True)
             self._join_lists(created["id"], list_ids)
             return Reply(201, created)
 
@@ -117,17 +136,19 @@ class ArnisEmulator(Emulator):
         list_ids = self._known_lists(body.get("list_ids"))
         prime_e164([item.get("phone_number") for item in items if isinstance(item, dict)])
         created = duplicates = errors = 0
+        stamp = now_iso()
         with self.store.lock:
+            known = self.store.by_e164
             for item in items:
                 try:
-                    record, e164 = self._validated(item if isinstance(item, dict) else {})
+                    record, e164 = self._validated(item if isinstance(item, dict) else {}, stamp)
                 except ApiError:
                     errors += 1
                     continue
-                if self.store.find_e164(e164):
+                if e164 in known:
                     duplicates += 1
                     continue
-                self._join_lists(self.store.insert(e164, record)["id"], list_ids)
+                self._join_lists(self.store.insert(e164, record, owned=True)["id"], list_ids)
                 created += 1
         counts = {"total_submitted": len(items), "created": created}
         return Reply(200, {**counts, "duplicates_skipped": duplicates, "errors": errors})
@@ -214,7 +235,11 @@ class ArnisEmulator(Emulator):
             raise ApiError(404, "not_found", "Contact not found")
         return contact
 
-    def _validated(self, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    def _validated(
+        self, body: dict[str, Any], stamp: str | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """The record to store for a create body (``created_at``: ``stamp`` or now), and
+        its E.164 number; a ``422``/``404`` naming the first problem."""
         phone = body.get("phone_number")
         if not phone:
             raise ApiError(422, "validation_error", "phone_number is required")
@@ -236,7 +261,7 @@ class ArnisEmulator(Emulator):
             "timezone": body.get("timezone"),
             "tags": list(body.get("tags") or []),
             "opted_out": False,
-            "created_at": now_iso(),
+            "created_at": stamp or now_iso(),
         }
         return record, e164
 
@@ -251,6 +276,16 @@ def _check_fields(body: dict[str, Any]) -> None:
     tags = body.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         raise ApiError(422, "validation_error", "tags must be a list of strings")
+
+
+def _page_of(
+    contacts: list[dict[str, Any]], page: int, per_page: int, newest_first: bool
+) -> list[dict[str, Any]]:
+    """List page ``page`` (from 1) of ``contacts`` (in creation order)."""
+    if not newest_first:
+        return contacts[(page - 1) * per_page : page * per_page]
+    end = len(contacts) - (page - 1) * per_page
+    return contacts[max(0, end - per_page) : end][::-1] if end > 0 else []
 
 
 def _haystack(contact: dict[str, Any]) -> str:

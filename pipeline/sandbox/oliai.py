@@ -107,6 +107,7 @@ class OliaiEmulator(Emulator):
         created = updated = 0
         landed: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
+        stamp = now_iso()
         with self.store.lock:
             for index, item in enumerate(items):
                 try:
@@ -115,11 +116,12 @@ class OliaiEmulator(Emulator):
                     errors.append({"index": index, "reason": exc.message})
                     continue
                 existing = self.store.find_e164(fields["phoneNumber"])
+                # the answer holds copies: it is written out after the lock is released
                 if existing is None:
-                    landed.append(dict(self._insert(fields)))
+                    landed.append(dict(self._insert(fields, stamp)))
                     created += 1
                 else:
-                    landed.append(dict(_apply(existing, fields)))
+                    landed.append(dict(_apply(existing, fields, stamp)))
                     updated += 1
         body = {"created": created, "updated": updated, "failed": len(errors)}
         return Reply(200, {**body, "contacts": landed, "errors": errors})
@@ -180,8 +182,8 @@ class OliaiEmulator(Emulator):
             raise ApiError(404, "not_found", f"Contact {contact_id} not found")
         return contact
 
-    def _insert(self, fields: dict[str, Any]) -> dict[str, Any]:
-        stamp = now_iso()
+    def _insert(self, fields: dict[str, Any], stamp: str | None = None) -> dict[str, Any]:
+        stamp = stamp or now_iso()
         record = {
             "name": fields["name"],
             "phoneNumber": fields["phoneNumber"],
@@ -191,7 +193,7 @@ class OliaiEmulator(Emulator):
             "createdAt": stamp,
             "updatedAt": stamp,
         }
-        return self.store.insert(fields["phoneNumber"], record, id_prefix=ID_PREFIX)
+        return self.store.insert(fields["phoneNumber"], record, id_prefix=ID_PREFIX, owned=True)
 
     def _remove(self, contact: dict[str, Any]) -> None:
         self.store.delete(contact["id"], contact["phoneNumber"])
@@ -234,9 +236,11 @@ def _check_phone(phone: Any) -> None:
         )
 
 
-def _apply(contact: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+def _apply(
+    contact: dict[str, Any], fields: dict[str, Any], stamp: str | None = None
+) -> dict[str, Any]:
     contact.update(fields)
-    contact["updatedAt"] = now_iso()
+    contact["updatedAt"] = stamp or now_iso()
     return contact
 
 

@@ -4,6 +4,7 @@ back to get their ids and an honest per-row status."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,12 +15,16 @@ from pipeline.http import AmbiguousWriteError, Auth
 from pipeline.targets.base import (
     Capabilities,
     Outcome,
+    RemoteFrames,
     Target,
     body_of,
     failure_outcome,
+    first_per_id,
     outcomes_frame,
+    page_frame,
     payloads,
     remote_frame,
+    status_rows,
 )
 
 #: canonical field → arnis field
@@ -43,8 +48,9 @@ WRITE_NAMES = {
 class Arnis(Target):
     name = "arnis"
     auth = Auth(header="X-API-Key")
-    #: contacts on the remote side at the last listing (guides how to read back)
-    _remote_total = 0
+    #: contacts on the remote side at the last listing (None: not listed yet): contacts
+    #: created since are listed after them when the listing is in creation order
+    _remote_total: int | None = None
     capabilities = Capabilities(
         can_list=True,
         bulk_create=1000,
@@ -60,6 +66,8 @@ class Arnis(Target):
         fields=("first_name", "last_name", "email", "timezone", "tags"),
         notes="batch create answers with counts only: created contacts are read back",
     )
+    #: the list page size, as the server last answered
+    _per_page = capabilities.page_size
 
     @staticmethod
     def error_message(body: Any) -> str | None:
@@ -67,24 +75,55 @@ class Arnis(Target):
 
     # -- read --------------------------------------------------------------------------
     def fetch_remote(self) -> pl.DataFrame:
-        per_page = self.capabilities.page_size
-        first = self._page(1, per_page)
-        self._remote_total = int(first.get("total") or 0)
-        per_page = int(first.get("per_page") or per_page)
-        pages = int(first.get("pages") or math.ceil(int(first.get("total", 0)) / per_page) or 1)
-        rest = self.parallel(lambda p: self._page(p, per_page), range(2, pages + 1), "fetching")
-        items = list(first["items"]) + [item for page in rest for item in page["items"]]
-        return remote_frame(items, NAMES).unique("remote_id", keep="first", maintain_order=True)
+        return first_per_id(self._pages_from(1))
 
     def lookup(self, e164s: Sequence[str]) -> pl.DataFrame:
         """The remote contacts with these numbers: one search per number when that takes
         fewer requests than listing every page, else the whole listing, filtered."""
         numbers = sorted(set(e164s))
-        pages = math.ceil((self._remote_total + len(numbers)) / self.capabilities.page_size)
+        pages = math.ceil(((self._remote_total or 0) + len(numbers)) / self._per_page)
         if len(numbers) >= pages:
             return super().lookup(numbers)
         found = self.parallel(self._landed_record, numbers, "reading back")
         return remote_frame([r for r in found if r is not None], NAMES)
+
+    def _read_back(self, e164s: Sequence[str], tail: _Tail | None) -> pl.DataFrame:
+        """The contacts with these numbers, just created.
+
+        The vendor's docs say nothing of the listing's order. When it is creation order
+        (the sandbox's), new contacts sit on the pages after the contacts seen before the
+        creates (``tail``): those are read first, and only the numbers not found there are
+        looked up (``lookup``), so another order costs requests, never a wrong or missing
+        id. Without a tail (nothing listed before), ``lookup`` does it all.
+        """
+        numbers = pl.Series("e164", e164s, dtype=pl.String).unique()
+        if tail is None or numbers.is_empty():
+            return self.lookup(numbers.to_list())
+        found = first_per_id(tail.rest().filter(pl.col("e164").is_in(numbers.implode())))
+        missing = numbers.filter(~numbers.is_in(found["e164"].implode())).sort().to_list()
+        if not missing:
+            return found
+        return pl.concat([found, self.lookup(missing)])
+
+    def _pages_from(
+        self, start: int, label: str = "fetching", into: RemoteFrames | None = None
+    ) -> pl.DataFrame:
+        """Every contact on list page ``start`` and the pages after it (page order),
+        after those gathered ``into`` already.
+
+        The first of them tells the total and the page size the server uses."""
+        first = self._page(start, self._per_page)
+        self._remote_total = total = int(first.get("total") or 0)
+        self._per_page = per_page = int(first.get("per_page") or self._per_page)
+        pages = int(first.get("pages") or math.ceil(total / per_page) or 1)
+        return self.fetch_pages(
+            lambda p: self._page_frame(p, per_page),
+            range(start + 1, pages + 1),
+            NAMES,
+            first=first["items"],
+            label=label,
+            into=into,
+        )
 
     def _landed_record(self, e164: str) -> dict[str, Any] | None:
         body = self.client.request_json(
@@ -101,32 +140,48 @@ class Arnis(Target):
         )
         return body if isinstance(body, dict) else {"items": []}
 
+    def _page_frame(self, page: int, per_page: int) -> pl.DataFrame:
+        """The contacts on one list page, as an API frame (``page_frame``)."""
+        answer = self.client.request(
+            "GET", "/contacts", params={"page": page, "per_page": per_page}
+        )
+        return page_frame(answer.content, "items", NAMES, _items)
+
     # -- write -------------------------------------------------------------------------
     def create(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        self.parallel(self._send_batch, _chunks_by_lists(contacts, self.chunk_size), "creating")
-        landed = self.lookup(contacts["e164"].to_list()).select("e164", "remote_id")
+        chunks = _chunks_by_lists(contacts, self.chunk_size)
+        if self._remote_total is None:
+            self.parallel(self._send_batch, chunks, "creating")
+            tail = None
+        else:
+            with _Tail(self, self._remote_total) as tail:
+                self.parallel(lambda c: tail.created(self._send_batch(c)), chunks, "creating")
+        landed = self._read_back(contacts["e164"].to_list(), tail).select("e164", "remote_id")
         joined = contacts.drop("remote_id", strict=False).join(
             landed, on="e164", how="left", maintain_order="left"
         )
-        found = joined.filter(pl.col("remote_id").is_not_null())
+        created = status_rows(joined.filter(pl.col("remote_id").is_not_null()), "created")
         missing = joined.filter(pl.col("remote_id").is_null())
-        outcomes = [
-            Outcome(r, "created", rid) for r, rid in found.select("row", "remote_id").iter_rows()
-        ]
-        outcomes += self.parallel(self._create_one, list(missing.iter_rows(named=True)), "creating")
-        return outcomes_frame(outcomes).sort("row")
+        sent = self.parallel(self._create_one, list(missing.iter_rows(named=True)), "creating")
+        return pl.concat([created, outcomes_frame(sent)]).sort("row")
 
-    def _send_batch(self, chunk: pl.DataFrame) -> None:
+    def _send_batch(self, chunk: pl.DataFrame) -> int:
+        """One batch create; how many contacts it says it created (0 when unknown)."""
         body: dict[str, Any] = {"contacts": payloads(chunk, WRITE_NAMES)}
         if "lists" in chunk.columns and chunk["lists"][0] is not None and len(chunk["lists"][0]):
             body["list_ids"] = list(chunk["lists"][0])
         try:
-            self.client.request("POST", "/contacts/batch", json_body=body, limiter="bulk")
+            answer = self.client.request_json(
+                "POST", "/contacts/batch", json_body=body, limiter="bulk"
+            )
         except AmbiguousWriteError:
-            return  # the read-back tells what landed; what did not is sent one by one
+            return 0  # the read-back tells what landed; what did not is sent one by one
         except TargetError as exc:
             if exc.status in (401, 403):
                 raise
+            return 0
+        created = answer.get("created") if isinstance(answer, dict) else None
+        return created if isinstance(created, int) and created > 0 else 0
 
     def _create_one(self, contact: dict[str, Any], attempts: int = 3) -> Outcome:
         """One create after a batch left this contact missing; ambiguous failures are
@@ -226,6 +281,69 @@ class Arnis(Target):
         except TargetError as exc:
             return failure_outcome(contact["row"], exc, remote_id)
         return Outcome(contact["row"], "opted_out", remote_id)
+
+
+class _Tail:
+    """The list pages after the ``since`` contacts listed before a create, read while its
+    batches are still being sent (the client is idle then, the server busy).
+
+    A page is read as soon as the batches' own counts say it is full: in creation order
+    a full page no longer changes. ``rest()`` reads the pages left after the last batch.
+    In any other order these pages simply hold fewer of the new contacts, and
+    ``Arnis._read_back`` looks the missing ones up.
+    """
+
+    def __init__(self, target: Arnis, since: int) -> None:
+        self.target = target
+        self.per_page = target._per_page
+        self.page = since // self.per_page + 1  # the next page to read
+        self.listed = since  # contacts on the list, by the batches' counts
+        self.frames = RemoteFrames(NAMES)
+        self._changed = threading.Condition()
+        self._sending = True
+        self._reader = threading.Thread(target=self._follow, name="arnis-tail", daemon=True)
+
+    def __enter__(self) -> _Tail:
+        self._reader.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._sending = False
+            self._changed.notify()
+        self._reader.join()
+
+    def created(self, count: int) -> None:
+        with self._changed:
+            self.listed += count
+            self._changed.notify()
+
+    def rest(self) -> pl.DataFrame:
+        """Every contact on the pages after ``since`` (page order), once the batches are done."""
+        return self.target._pages_from(self.page, "reading back", into=self.frames)
+
+    def _full(self) -> bool:
+        return self.listed >= self.page * self.per_page
+
+    def _follow(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._full() or not self._sending)
+                if not self._full():
+                    return
+            try:
+                items = self.target._page_frame(self.page, self.per_page)
+            except TargetError:
+                return  # rest() reads this page again
+            if items.height < self.per_page:
+                return  # not the order or the count assumed: rest() reads it again
+            self.frames.add(items)
+            self.page += 1
+
+
+def _items(body: Any) -> list[dict[str, Any]]:
+    """The contacts of a list page the adapter parsed itself."""
+    return body["items"] if isinstance(body, dict) else []
 
 
 def _chunks_by_lists(contacts: pl.DataFrame, size: int) -> list[pl.DataFrame]:

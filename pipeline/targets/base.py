@@ -13,9 +13,10 @@ What differs between APIs as data (paths, field names, limits) lives in each ada
 
 from __future__ import annotations
 
+import io
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -195,17 +196,39 @@ class Target(ABC):
 
     def parallel(self, fn: Callable[[T], R], items: Iterable[T], label: str) -> list[R]:
         """``fn`` over ``items`` with the target's concurrency, ticking a progress bar."""
+        return list(self.stream(fn, items, label))
+
+    def stream(self, fn: Callable[[T], R], items: Iterable[T], label: str) -> Iterator[R]:
+        """``parallel``, handing each result on (in order) as soon as it is there, so the
+        caller can fold results away instead of holding them all."""
         work = list(items)
         bar = self.progress.bar(label, len(work), "req")
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-                results = []
                 for result in pool.map(fn, work):
                     bar.update(1)
-                    results.append(result)
-                return results
+                    yield result
         finally:
             bar.close()
+
+    def fetch_pages(
+        self,
+        fetch: Callable[[T], Sequence[Mapping[str, Any]] | pl.DataFrame],
+        keys: Iterable[T],
+        names: Mapping[str, str],
+        *,
+        first: Sequence[Mapping[str, Any]] = (),
+        label: str = "fetching",
+        into: RemoteFrames | None = None,
+    ) -> pl.DataFrame:
+        """Records of every page ``fetch(key)`` returns (records, or a ``page_frame``),
+        concurrently, as one canonical frame (``remote_frame``, page order kept) built as
+        the pages arrive; ``into``: after the records gathered there already."""
+        frames = RemoteFrames(names) if into is None else into
+        frames.add(first)
+        for records in self.stream(fetch, keys, label):
+            frames.add(records)
+        return frames.frame()
 
 
 def _bulk_limit(requested: float | None, documented: float | None) -> float | None:
@@ -224,6 +247,18 @@ R = TypeVar("R")
 def outcomes_frame(outcomes: Iterable[Outcome]) -> pl.DataFrame:
     rows = [(o.row, o.status, o.remote_id, o.error_code, o.error_message) for o in outcomes]
     return pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
+
+
+def status_rows(contacts: pl.DataFrame, status: str) -> pl.DataFrame:
+    """Result rows (``RESULT_SCHEMA``) giving every contact this status and its
+    ``remote_id``, with no error: the frame ``outcomes_frame`` would build, at once."""
+    return contacts.select(
+        pl.col("row").cast(pl.Int64),
+        pl.lit(status, pl.String).alias("status"),
+        pl.col("remote_id").cast(pl.String),
+        pl.lit(None, pl.String).alias("error_code"),
+        pl.lit(None, pl.String).alias("error_message"),
+    )
 
 
 def skip_all(contacts: pl.DataFrame, code: str, message: str) -> pl.DataFrame:
@@ -257,27 +292,136 @@ def remote_frame(records: Sequence[Mapping[str, Any]], names: Mapping[str, str])
     Built by polars from the records in one pass (no per-cell Python), values cast to the
     canonical types; ``metadata`` objects become JSON text.
     """
+    return _canonical(_api_frame(records, names), names)
+
+
+#: the column that holds ``metadata`` as JSON text in an API frame
+_METADATA = "\x00metadata"
+
+
+def page_frame(
+    content: bytes,
+    key: str,
+    names: Mapping[str, str],
+    records: Callable[[Any], Sequence[Mapping[str, Any]]],
+) -> pl.DataFrame:
+    """The records of one JSON list page (an array under ``key``) as an API frame.
+
+    Polars reads them straight from the bytes, with no Python object per record, when
+    the page is an object whose ``key`` holds objects whose fields have the canonical
+    types; anything else (and any ``metadata``) goes the Python way: ``records(body)``
+    picks the records out of the parsed body, as the adapter always did.
+    """
+    fast = _polars_page(content, key, names)
+    if fast is not None:
+        return fast
+    return _api_frame(records(json.loads(content) if content else None), names)
+
+
+def _polars_page(content: bytes, key: str, names: Mapping[str, str]) -> pl.DataFrame | None:
+    if not content or names.get("metadata"):
+        return None
+    schema = _api_schema(names)
+    try:
+        page = pl.read_json(io.BytesIO(content), schema={key: pl.List(pl.Struct(schema))})
+    except (pl.exceptions.PolarsError, ValueError, TypeError):
+        return None
+    if page.height != 1 or page[key].null_count():
+        return None  # not one object, or no list under key
+    items = page[key][0]
+    if items.null_count():
+        return None  # a null record: let the adapter's own reading decide
+    frame = items.struct.unnest()  # the fields in schema order (no select: it costs more)
+    return frame if frame.columns == list(schema) else None
+
+
+def _api_schema(names: Mapping[str, str]) -> dict[str, Any]:
+    """API field → canonical type, for the fields ``names`` uses (``metadata`` aside)."""
     api_schema: dict[str, Any] = {}
     for column, dtype in REMOTE_SCHEMA.items():
         api_name = names.get(column)
         if api_name and column != "metadata":
             api_schema[api_name] = dtype
+    return api_schema
+
+
+def _api_frame(records: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> pl.DataFrame:
+    """API records → a frame of the API fields ``names`` uses, typed as their canonical
+    fields (``metadata`` as JSON text). No column for fields the API lacks."""
+    api_schema = _api_schema(names)
     frame = (
         pl.from_dicts(list(records), schema=api_schema, strict=False)
         if records
         else pl.DataFrame(schema=api_schema)
     )
+    api_metadata = names.get("metadata")
+    if api_metadata:
+        values = [_metadata_text(record.get(api_metadata)) for record in records]
+        frame = frame.with_columns(pl.Series(_METADATA, values, dtype=pl.String))
+    return frame
+
+
+def _canonical(frame: pl.DataFrame, names: Mapping[str, str]) -> pl.DataFrame:
+    """An API frame (``_api_frame``) → ``REMOTE_SCHEMA``; missing fields are null."""
     columns = []
     for column, dtype in REMOTE_SCHEMA.items():
         api_name = names.get(column)
-        if column == "metadata" and api_name:
-            values = [_metadata_text(record.get(api_name)) for record in records]
-            columns.append(pl.Series(column, values, dtype=pl.String))
-        elif api_name:
-            columns.append(frame.get_column(api_name).cast(dtype, strict=False).alias(column))
+        if api_name:
+            source = _METADATA if column == "metadata" else api_name
+            columns.append(pl.col(source).cast(dtype, strict=False).alias(column))
         else:
-            columns.append(pl.Series(column, [None] * frame.height, dtype=dtype))
-    return pl.DataFrame(columns)
+            columns.append(pl.lit(None, dtype).alias(column))
+    return frame.select(columns)
+
+
+def first_per_id(remote: pl.DataFrame) -> pl.DataFrame:
+    """One row per ``remote_id``, the first, in order: what ``unique("remote_id",
+    keep="first", maintain_order=True)`` gives, without its large hash table when (as
+    almost always) no id repeats."""
+    if remote["remote_id"].n_unique() == remote.height:
+        return remote
+    return remote.filter(pl.col("remote_id").is_first_distinct())
+
+
+class RemoteFrames:
+    """A canonical remote frame built a few thousand records at a time.
+
+    A large remote set read as JSON is a million small dicts; kept alive together they
+    cost a gigabyte and make the cyclic garbage collector rescan them again and again.
+    Records added here become a small polars frame of the API's fields every ``batch``
+    records and are then dropped (pages polars read already, ``page_frame``, are kept as
+    they come); ``frame()`` puts the pieces together in order.
+    """
+
+    def __init__(self, names: Mapping[str, str], batch: int = 10_000) -> None:
+        self.names = names
+        self.batch = batch
+        self._records: list[Mapping[str, Any]] = []
+        self._pieces: list[pl.DataFrame] = []  # API frames, not yet put together
+        self._frames: list[pl.DataFrame] = []
+
+    def add(self, records: Iterable[Mapping[str, Any]] | pl.DataFrame) -> None:
+        """More records, or an API frame of them (``page_frame``), after those before."""
+        if isinstance(records, pl.DataFrame):
+            self._flush_records()
+            self._pieces.append(records)
+        else:
+            self._records.extend(records)
+        if len(self._records) >= self.batch or len(self._pieces) >= 100:
+            self._flush_records()
+            self._frames.append(pl.concat(self._pieces, rechunk=True))
+            self._pieces = []
+
+    def frame(self) -> pl.DataFrame:
+        """Everything added so far, in order, as one canonical frame (``REMOTE_SCHEMA``)."""
+        self._flush_records()
+        frames = self._frames + self._pieces
+        return _canonical(pl.concat(frames) if frames else _api_frame([], self.names), self.names)
+
+    def _flush_records(self) -> None:
+        if self._records:
+            self._pieces.append(_api_frame(self._records, self.names))
+            self._records = []
 
 
 def _metadata_text(value: Any) -> str | None:

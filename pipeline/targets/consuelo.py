@@ -24,12 +24,13 @@ from pipeline.progress import Progress
 from pipeline.targets.base import (
     Capabilities,
     Outcome,
+    RemoteFrames,
     Target,
     TargetSettings,
     failure_outcome,
+    first_per_id,
     outcomes_frame,
     payloads,
-    remote_frame,
 )
 
 #: canonical field → consuelo field
@@ -113,16 +114,17 @@ class Consuelo(Target):
 
     # -- read --------------------------------------------------------------------------
     def fetch_remote(self) -> pl.DataFrame:
-        pages = [self._page(0)]
-        first = pages[0]
+        first = last = self._page(0)
+        remote = RemoteFrames(NAMES)
+        remote.add(first.items)
         step = len(first.items)
         if first.more and step and first.total is not None:
-            offsets = range(step, first.total, step)
-            pages += self.parallel(self._page, offsets, "fetching")
-        while pages[-1].more and pages[-1].items:  # no total, or the set grew meanwhile
-            pages.append(self._page(pages[-1].offset + len(pages[-1].items)))
-        items = [item for page in pages for item in page.items]
-        return remote_frame(items, NAMES).unique("remote_id", keep="first", maintain_order=True)
+            for last in self.stream(self._page, range(step, first.total, step), "fetching"):
+                remote.add(last.items)
+        while last.more and last.items:  # no total, or the set grew meanwhile
+            last = self._page(last.offset + len(last.items))
+            remote.add(last.items)
+        return first_per_id(remote.frame())
 
     def _page(self, offset: int) -> _Page:
         params = {"workspaceId": self.workspace, "limit": self.page_size, "offset": offset}

@@ -112,8 +112,12 @@ class Dmchamp(Target):
 
     def lookup(self, e164s: Sequence[str]) -> pl.DataFrame:
         numbers = list(dict.fromkeys(n for n in e164s if n))
-        found = self.parallel(self._find, numbers, "looking up")
-        return self._canonical([record for record in found if record is not None])
+        found = self.fetch_pages(self._found, numbers, NAMES, label="looking up")
+        return self._without_defaults(found)
+
+    def _found(self, e164: str) -> list[dict[str, Any]]:
+        record = self._find(e164)
+        return [] if record is None else [record]
 
     def _find(self, e164: str) -> dict[str, Any] | None:
         """The contact with this number in dmchamp's field names, or None when absent."""
@@ -130,7 +134,9 @@ class Dmchamp(Target):
 
     def _canonical(self, records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         """dmchamp records → REMOTE_SCHEMA, with the server's defaults read as null."""
-        frame = remote_frame(records, NAMES)
+        return self._without_defaults(remote_frame(records, NAMES))
+
+    def _without_defaults(self, frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(
             pl.when(pl.col(field).str.to_lowercase() == default.lower())
             .then(pl.lit(None, pl.String))

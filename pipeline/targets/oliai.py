@@ -34,6 +34,7 @@ from pipeline.targets.base import (
     Outcome,
     Target,
     failure_outcome,
+    first_per_id,
     outcomes_frame,
     payloads,
     remote_frame,
@@ -91,20 +92,18 @@ class Oliai(Target):
 
     # -- read --------------------------------------------------------------------------
     def fetch_remote(self) -> pl.DataFrame:
-        first = self._page(1)
-        return _remote([first, *self._rest(first)])
+        return self._listing(self._page(1))
 
     def lookup(self, e164s: Sequence[str]) -> pl.DataFrame:
         """By ``search`` per number when that costs fewer requests than listing all."""
         wanted = list(dict.fromkeys(e for e in e164s if e))
         if not wanted:
-            return _remote([])
+            return _canonical(remote_frame([], NAMES))
         first = self._page(1)
         if len(wanted) < _page_count(first) - 1:
             found = self.parallel(self._search, wanted, "looking up")
-            return _remote([{"data": items} for items in found])
-        remote = _remote([first, *self._rest(first)])
-        return remote.filter(pl.col("e164").is_in(wanted))
+            return _canonical(remote_frame([c for items in found for c in items], NAMES))
+        return self._listing(first).filter(pl.col("e164").is_in(wanted))
 
     def _page(self, page: int, search: str | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {"page": page, "limit": PAGE_SIZE}
@@ -113,9 +112,16 @@ class Oliai(Target):
         body = self.client.request_json("GET", "/contacts", params=params)
         return body if isinstance(body, dict) else {"data": []}
 
-    def _rest(self, first: dict[str, Any]) -> list[dict[str, Any]]:
-        pages = range(2, _page_count(first) + 1)
-        return self.parallel(self._page, pages, "fetching")
+    def _listing(self, first: dict[str, Any]) -> pl.DataFrame:
+        """The whole remote set: ``first`` (page 1) and every page after it."""
+        return _canonical(
+            self.fetch_pages(
+                lambda p: self._page(p).get("data") or [],
+                range(2, _page_count(first) + 1),
+                NAMES,
+                first=first.get("data") or [],
+            )
+        )
 
     def _search(self, e164: str) -> list[dict[str, Any]]:
         items = self._page(1, search=e164).get("data") or []
@@ -258,13 +264,14 @@ def _page_count(page: dict[str, Any]) -> int:
     return int(page.get("totalPages") or math.ceil(total / limit) or 1)
 
 
-def _remote(pages: Sequence[dict[str, Any]]) -> pl.DataFrame:
-    items = [item for page in pages for item in page.get("data") or []]
-    frame = remote_frame(items, NAMES).with_columns(
+def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """oliai's stand-ins read as null (a name that is the number, empty metadata), one
+    row per contact."""
+    frame = frame.with_columns(
         pl.when(pl.col("name") != pl.col("e164")).then(pl.col("name")).alias("name"),
         pl.when(pl.col("metadata") != "{}").then(pl.col("metadata")).alias("metadata"),
     )
-    return frame.unique("remote_id", keep="first", maintain_order=True)
+    return first_per_id(frame)
 
 
 def _display_name(contacts: pl.DataFrame) -> pl.Expr:

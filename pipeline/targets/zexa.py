@@ -22,8 +22,9 @@ from pipeline.targets.base import (
     Target,
     body_of,
     failure_outcome,
+    first_per_id,
     outcomes_frame,
-    remote_frame,
+    page_frame,
     skip_all,
 )
 
@@ -74,15 +75,26 @@ class Zexa(Target):
         pagination = first.get("pagination") or {}
         per_page = int(pagination.get("per_page") or self.capabilities.page_size)
         pages = _page_count(pagination, per_page)
-        rest = self.parallel(lambda p: self._page(p, per_page), range(2, pages + 1), "fetching")
-        items = list(first.get("data") or []) + [i for p in rest for i in p.get("data") or []]
-        return remote_frame(items, NAMES).unique("remote_id", keep="first", maintain_order=True)
+        remote = self.fetch_pages(
+            lambda p: self._page_frame(p, per_page),
+            range(2, pages + 1),
+            NAMES,
+            first=first.get("data") or [],
+        )
+        return first_per_id(remote)
 
     def _page(self, page: int, per_page: int) -> dict[str, Any]:
         body = self.client.request_json(
             "GET", "/contacts", params={"page": page, "per_page": per_page}
         )
         return body if isinstance(body, dict) else {"data": []}
+
+    def _page_frame(self, page: int, per_page: int) -> pl.DataFrame:
+        """The contacts on one list page, as an API frame (``page_frame``)."""
+        answer = self.client.request(
+            "GET", "/contacts", params={"page": page, "per_page": per_page}
+        )
+        return page_frame(answer.content, "data", NAMES, _records)
 
     # -- write -------------------------------------------------------------------------
     def create(self, contacts: pl.DataFrame) -> pl.DataFrame:
@@ -151,6 +163,11 @@ class Zexa(Target):
 
     def delete(self, contacts: pl.DataFrame) -> pl.DataFrame:
         return self.delete_each(contacts)
+
+
+def _records(body: Any) -> list[dict[str, Any]]:
+    """The contacts of a list page the adapter parsed itself."""
+    return (body.get("data") or []) if isinstance(body, dict) else []
 
 
 def _page_count(pagination: dict[str, Any], per_page: int) -> int:
