@@ -10,11 +10,15 @@ The CLI is a thin layer over these, and so can be Airflow, Dagster or a notebook
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from queue import Empty, Queue
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -31,6 +35,8 @@ from pipeline.secrets import api_key_from_env
 from pipeline.targets import target_class
 from pipeline.targets.base import REMOTE_SCHEMA, Target, TargetSettings
 from pipeline.validate import check_contacts, kept_numbers
+
+T = TypeVar("T")
 
 _PLAN_STATUS = {
     "create": "create",
@@ -117,7 +123,9 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
         raise UsageError(
             "no input: give a CSV path (or - for standard input), or input in the job file"
         )
-    pieces = read_chunks(settings.input, block_bytes=settings.read_block_bytes, progress=progress)
+    pieces = read_ahead(
+        read_chunks(settings.input, block_bytes=settings.read_block_bytes, progress=progress)
+    )
     rejects = settings.path("rejects") if compact else None
     first: RawTable | None = None
     mapping: ColumnMapping | None = None
@@ -174,6 +182,44 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
     )
     checked_all = spool.scan() if spool is not None else pl.concat(checked_parts)
     return _Loaded(whole, mapping, checked_all, rejected, spool)
+
+
+def read_ahead(pieces: Iterator[T]) -> Iterator[T]:
+    """``pieces``, the next one read in a thread while the caller works on the current one
+    (polars releases the GIL: reading overlaps checking). Errors surface in the caller."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for piece in pieces:
+                if stop.is_set():
+                    break
+                queue.put((True, piece))
+            else:
+                queue.put((False, None))
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller)
+            queue.put((False, exc))
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # a generator: its file is closed now, not when collected
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = queue.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let the reader see ``stop`` and close the file
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.05)
 
 
 def _guard_invalid(settings: Settings, checked: pl.DataFrame | pl.LazyFrame) -> None:

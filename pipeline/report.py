@@ -40,12 +40,19 @@ def neutralise(column: pl.Expr) -> pl.Expr:
     return pl.when(risky).then(pl.lit("'") + text).otherwise(text)
 
 
+#: columns our own code fills with values that never start like a formula
+_SAFE_COLUMNS = frozenset({"row", "e164", "status", "error_code"})
+
+
 def report_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """The report's columns, in order, as text; one line per record."""
     present = results.collect_schema().names()
     columns = [pl.col(c) if c in present else pl.lit(None).alias(c) for c in REPORT_COLUMNS]
     frame = results.lazy().select(columns)
-    return frame.select(neutralise(pl.col(c)).alias(c) for c in REPORT_COLUMNS)
+    return frame.select(
+        (pl.col(c).cast(pl.String) if c in _SAFE_COLUMNS else neutralise(pl.col(c))).alias(c)
+        for c in REPORT_COLUMNS
+    )
 
 
 def write_report(results: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
