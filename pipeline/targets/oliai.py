@@ -36,9 +36,9 @@ from pipeline.targets.base import (
     failure_outcome,
     first_per_id,
     outcomes_frame,
-    payloads,
     remote_frame,
 )
+from pipeline.targets.serialize import json_array, json_objects
 
 #: canonical field → oliai field
 NAMES = {
@@ -140,7 +140,8 @@ class Oliai(Target):
         pending = chunk
         for _ in range(AMBIGUOUS_ROUNDS):
             try:
-                return done + self._upsert(pending, payloads(pending, WRITE_NAMES), "created")
+                bodies = json_objects(pending, WRITE_NAMES)  # from the frame, as body_of
+                return done + self._upsert(pending, bodies, "created")
             except AmbiguousWriteError:
                 pass
             except TargetError as exc:
@@ -156,11 +157,20 @@ class Oliai(Target):
         return done + _unknown(pending, reason)
 
     def _upsert(
-        self, chunk: pl.DataFrame, bodies: list[dict[str, Any]], default: str, **kwargs: Any
+        self,
+        chunk: pl.DataFrame,
+        bodies: list[dict[str, Any]] | pl.Series,
+        default: str,
+        **kwargs: Any,
     ) -> list[Outcome]:
-        """One bulk request; the answer's contacts and per-index errors → one outcome a row."""
+        """One bulk request; the answer's contacts and per-index errors → one outcome a row.
+        ``bodies``: dicts, or their JSON texts (serialize.json_objects)."""
+        if isinstance(bodies, pl.Series):
+            content = b'{"contacts":' + json_array(bodies) + b"}"
+        else:
+            content = json.dumps({"contacts": bodies}, separators=(",", ":")).encode()
         answer = self.client.request_json(
-            "POST", "/contacts/bulk", json_body={"contacts": bodies}, limiter="bulk", **kwargs
+            "POST", "/contacts/bulk", content=content, limiter="bulk", **kwargs
         )
         answer = answer if isinstance(answer, dict) else {}
         outcomes, unresolved = _bulk_outcomes(chunk, answer, default)
