@@ -375,6 +375,7 @@ def _planned(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFram
     remote = _remote_set(settings, target, checked)
     remote = _with_journaled_opt_outs(remote, target, _journal(settings, target))
     limit = DeleteLimit.parse(settings.max_deletes)
+    loaded.checked = checked.clear()  # from here on the plan holds what is needed of it
     return plan_changes(checked, remote, target.capabilities, mode, limit)
 
 
