@@ -305,6 +305,7 @@ def main() -> None:
     limited = rate_limited_oliai()
     text = (
         markdown(results, phones)
+        + "\n\n"
         + "\n".join(big_markdown(big))
         + "\n"
         + "\n".join(limited_markdown(limited))

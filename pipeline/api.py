@@ -30,7 +30,15 @@ from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
 from pipeline.progress import Bar, NullProgress, Progress
 from pipeline.push import execute_plan
 from pipeline.read import RawTable, read_chunks
-from pipeline.report import Summary, summarise, write_rejects, write_report, write_summary_json
+from pipeline.report import (
+    ReportWriter,
+    Summary,
+    Tally,
+    summarise,
+    write_rejects,
+    write_report,
+    write_summary_json,
+)
 from pipeline.secrets import api_key_from_env
 from pipeline.targets import target_class
 from pipeline.targets.base import REMOTE_SCHEMA, Target, TargetSettings
@@ -104,6 +112,9 @@ class _Loaded:
     #: rejected records already written piece by piece (validate), else None
     rejects_written: int | None = None
     spool: Spool | None = None
+    #: the report written and the summary counted piece by piece (validate)
+    report_written: bool = False
+    tally: Tally | None = None
 
 
 #: what ``validate`` keeps of each record once its piece is checked (the report's columns)
@@ -127,6 +138,9 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
         read_chunks(settings.input, block_bytes=settings.read_block_bytes, progress=progress)
     )
     rejects = settings.path("rejects") if compact else None
+    report_path = settings.path("report") if compact else None
+    report = ReportWriter(report_path) if report_path else None
+    tally: Tally | None = None
     first: RawTable | None = None
     mapping: ColumnMapping | None = None
     kept = pl.DataFrame(schema={"e164_key": pl.Int64, "first_row": pl.Int64})
@@ -163,6 +177,9 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
                 errors_parts.append(table.row_errors)
             if spool is not None:
                 spool.add(checked)
+                tally = Tally.of(checked) if tally is None else tally + Tally.of(checked)
+                if report is not None:
+                    report.add(checked)
             else:
                 checked_parts.append(checked)
             assert bar is not None
@@ -181,7 +198,7 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
         parser=first.parser,
     )
     checked_all = spool.scan() if spool is not None else pl.concat(checked_parts)
-    return _Loaded(whole, mapping, checked_all, rejected, spool)
+    return _Loaded(whole, mapping, checked_all, rejected, spool, report is not None, tally)
 
 
 def read_ahead(pieces: Iterator[T]) -> Iterator[T]:
@@ -248,13 +265,15 @@ def _finish(
     extra: dict[str, Any] | None = None,
     aborted: ContactSyncError | None = None,
 ) -> RunResult:
-    summary = summarise(command, results, time.monotonic() - started, extra)
+    counted = loaded.tally if loaded.tally is not None else results
+    summary = summarise(command, counted, time.monotonic() - started, extra)
     if aborted is not None:
         summary.exit_code = aborted.exit_code
         summary.extra["aborted"] = str(aborted)
     report = settings.path("report")
-    if report:
+    if report and not loaded.report_written:
         write_report(results, report)
+    if report:
         summary.extra["report"] = str(report)
     rejects = settings.path("rejects")
     if rejects and loaded.rejects_written is not None:

@@ -129,24 +129,69 @@ class Summary:
         }
 
 
+class ReportWriter:
+    """The per-row report written piece by piece (the first piece truncates the file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pieces = 0
+
+    def add(self, results: pl.DataFrame | pl.LazyFrame) -> None:
+        frame = report_frame(results).collect()
+        if self.pieces == 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("ab" if self.pieces else "wb") as handle:
+            if self.path.suffix == ".jsonl":
+                frame.with_columns(pl.col("row").cast(pl.Int64, strict=False)).write_ndjson(handle)
+            else:
+                frame.write_csv(handle, include_header=self.pieces == 0)
+        self.pieces += 1
+
+
+@dataclass
+class Tally:
+    """What a summary counts, added up piece by piece: records by status, and by error
+    code with the first row of each."""
+
+    statuses: pl.DataFrame
+    codes: pl.DataFrame
+    records: int
+
+    @classmethod
+    def of(cls, results: pl.DataFrame | pl.LazyFrame) -> Tally:
+        lazy = results.lazy()
+        statuses, codes, records = pl.collect_all(
+            [
+                lazy.group_by("status").len(),
+                lazy.filter(pl.col("error_code").is_not_null())
+                .group_by("error_code")
+                .agg(pl.len(), pl.col("row").min()),
+                lazy.select(pl.col("row").count()),
+            ],
+            engine="streaming",
+        )
+        return cls(statuses, codes, int(records.item()))
+
+    def __add__(self, other: Tally) -> Tally:
+        statuses = pl.concat([self.statuses, other.statuses])
+        codes = pl.concat([self.codes, other.codes])
+        return Tally(
+            statuses.group_by("status").agg(pl.col("len").sum()),
+            codes.group_by("error_code").agg(pl.col("len").sum(), pl.col("row").min()),
+            self.records + other.records,
+        )
+
+
 def summarise(
     command: str,
-    results: pl.DataFrame | pl.LazyFrame,
+    results: pl.DataFrame | pl.LazyFrame | Tally,
     seconds: float,
     extra: Mapping[str, Any] | None = None,
 ) -> Summary:
-    lazy = results.lazy()
-    counts = dict(
-        lazy.group_by("status").len().sort("status").collect(engine="streaming").iter_rows()
-    )
-    codes = (
-        lazy.filter(pl.col("error_code").is_not_null())
-        .group_by("error_code")
-        .agg(pl.len(), pl.col("row").min())
-        .sort(["len", "error_code"], descending=[True, False])
-        .collect(engine="streaming")
-    )
-    records = lazy.select(pl.col("row").count()).collect(engine="streaming").item()
+    tally = results if isinstance(results, Tally) else Tally.of(results)
+    counts = dict(tally.statuses.sort("status").iter_rows())
+    codes = tally.codes.sort(["len", "error_code"], descending=[True, False])
+    records = tally.records
     exit_code = 0 if set(counts) <= OK_STATUSES else 1
     return Summary(
         command=command,
