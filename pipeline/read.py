@@ -332,29 +332,9 @@ def _describe(source: str | os.PathLike[str]) -> str:
 
 
 def _read_bytes(source: str | os.PathLike[str]) -> bytes:
-    if source == "-":
-        stdin = sys.stdin
-        if stdin is None:
-            raise InputError("cannot read standard input: there is none")
-        if stdin.isatty():
-            raise InputError(
-                "INPUT is '-' but standard input is a terminal; pipe a CSV file in "
-                "(contact-sync validate - < contacts.csv) or give its path"
-            )
-        return stdin.buffer.read()
-    path = Path(os.fspath(source))
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory; give the path of a CSV file") from exc
-    except PermissionError as exc:
-        raise InputError(
-            f"{path}: permission denied; the file cannot be read by this user"
-        ) from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    name = _describe(source)
+    with _open_binary(source, name) as stream:
+        return _read_block(stream, -1, name)
 
 
 @contextlib.contextmanager
@@ -428,15 +408,8 @@ def _size(source: str | os.PathLike[str]) -> int | None:
 
 
 def _unwrap(raw: bytes, name: str) -> bytes:
-    """Decompress gzip; refuse the container formats people mistake for CSV."""
-    if raw.startswith(b"\x1f\x8b"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(
-                f"{name}: looks gzip-compressed but cannot be decompressed ({exc}); "
-                "check the file, or decompress it yourself (gunzip) and pass the CSV"
-            ) from exc
+    """Refuse the container formats people mistake for CSV (gzip is decompressed as the
+    file is read: see _open_binary)."""
     if raw.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise InputError(
             f"{name}: is a ZIP archive or an Excel .xlsx workbook, not CSV; "

@@ -428,10 +428,10 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     path.chmod(0)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # root reads anything: stand in for the OS refusing, as it does for other users
-        def refuse(self: Path) -> bytes:
+        def refuse(self: Path, *args: object, **kwargs: object) -> bytes:
             raise PermissionError(13, "Permission denied", str(self))
 
-        monkeypatch.setattr(Path, "read_bytes", refuse)
+        monkeypatch.setattr(Path, "open", refuse)
     try:
         with pytest.raises(InputError, match="permission denied"):
             read_table(path)
