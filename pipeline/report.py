@@ -56,14 +56,8 @@ def report_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
 
 def write_report(results: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
-    """The per-row report, streamed to ``path`` (CSV, or JSON lines for ``.jsonl``)."""
-    frame = report_frame(results)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".jsonl":
-        typed = frame.with_columns(pl.col("row").cast(pl.Int64, strict=False))
-        typed.sink_ndjson(path)
-    else:
-        frame.sink_csv(path)
+    """The per-row report in one go (CSV, or JSON lines for ``.jsonl``)."""
+    ReportWriter(path).add(results)
 
 
 def write_rejects(

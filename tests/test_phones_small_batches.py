@@ -9,7 +9,6 @@ pipeline code, and the answers must not depend on which route a row took.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import phonenumbers
@@ -21,6 +20,7 @@ from polars.testing import assert_frame_equal
 from pipeline import phones as phones_module
 from pipeline import phones_fast
 from pipeline.phones import INVALID_PHONE, MISSING_PHONE, normalize_phones
+from tests.test_phones_fast import effective_region, expected_e164
 
 # Regions with their own calling code, and regions sharing one (+1, +44, +7, +262, +61...).
 REGIONS = (
@@ -45,25 +45,6 @@ JUNK = (
     "442079460958123456789", "0044207946095812345678", "011 1 415 555 2671 415 555",
 )  # fmt: skip
 BLANK: tuple[str | None, ...] = (None, "", "   ", "\t")
-
-
-def effective_region(hint: str | None, default: str) -> str:
-    """The contract's region rule: stripped, upper-cased, two letters, else the default."""
-    cleaned = hint.strip().upper() if hint is not None else ""
-    return cleaned if re.fullmatch("[A-Z]{2}", cleaned) else default
-
-
-def expected_e164(text: str | None, region: str) -> str | None:
-    """Plain phonenumbers: parse with the region, is_valid_number, E.164; else None."""
-    if text is None or not text.strip():
-        return None
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
 def _examples() -> Iterator[phonenumbers.PhoneNumber]:

@@ -249,28 +249,25 @@ def outcomes_frame(outcomes: Iterable[Outcome]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
 
 
-def status_rows(contacts: pl.DataFrame, status: str) -> pl.DataFrame:
-    """Result rows (``RESULT_SCHEMA``) giving every contact this status and its
-    ``remote_id``, with no error: the frame ``outcomes_frame`` would build, at once."""
+def status_rows(
+    contacts: pl.DataFrame, status: str, code: str | None = None, message: str | None = None
+) -> pl.DataFrame:
+    """Result rows (``RESULT_SCHEMA``) giving every contact the same status, error code and
+    message, with its ``remote_id`` (null without one): what ``outcomes_frame`` would
+    build from one ``Outcome`` a contact, at once."""
     return contacts.select(
         pl.col("row").cast(pl.Int64),
         pl.lit(status, pl.String).alias("status"),
-        pl.col("remote_id").cast(pl.String),
-        pl.lit(None, pl.String).alias("error_code"),
-        pl.lit(None, pl.String).alias("error_message"),
+        pl.col("remote_id").cast(pl.String)
+        if "remote_id" in contacts.columns
+        else pl.lit(None, pl.String).alias("remote_id"),
+        pl.lit(code, pl.String).alias("error_code"),
+        pl.lit(message, pl.String).alias("error_message"),
     )
 
 
 def skip_all(contacts: pl.DataFrame, code: str, message: str) -> pl.DataFrame:
-    return contacts.select(
-        pl.col("row").cast(pl.Int64),
-        pl.lit("skipped").alias("status"),
-        pl.col("remote_id").cast(pl.String)
-        if "remote_id" in contacts.columns
-        else pl.lit(None, pl.String).alias("remote_id"),
-        pl.lit(code).alias("error_code"),
-        pl.lit(message).alias("error_message"),
-    )
+    return status_rows(contacts, "skipped", code, message)
 
 
 def failure_outcome(row: int, exc: TargetError, remote_id: str | None = None) -> Outcome:

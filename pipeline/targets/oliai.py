@@ -37,6 +37,7 @@ from pipeline.targets.base import (
     first_per_id,
     outcomes_frame,
     remote_frame,
+    status_rows,
 )
 from pipeline.targets.serialize import json_array, json_objects
 
@@ -225,7 +226,7 @@ class Oliai(Target):
         known = contacts.filter(pl.col("remote_id").is_not_null())
         frames = self.parallel(self._delete_chunk, list(known.iter_slices(BULK_DELETE)), "deleting")
         unknown = contacts.filter(pl.col("remote_id").is_null())
-        frames.append(_rows_result(unknown, "failed", "rejected", "no oliai id to delete"))
+        frames.append(status_rows(unknown, "failed", "rejected", "no oliai id to delete"))
         return pl.concat(frames)
 
     def _delete_chunk(self, chunk: pl.DataFrame) -> pl.DataFrame:
@@ -237,8 +238,8 @@ class Oliai(Target):
             )
         except TargetError as exc:
             failed = failure_outcome(0, exc)
-            return _rows_result(chunk, "failed", failed.error_code, failed.error_message)
-        return _rows_result(chunk, "deleted", None, None)
+            return status_rows(chunk, "failed", failed.error_code, failed.error_message)
+        return status_rows(chunk, "deleted", None, None)
 
     # -- audiences ---------------------------------------------------------------------
     def _add_to_audiences(self, results: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
@@ -377,18 +378,6 @@ def _unknown(chunk: pl.DataFrame, reason: str, exc: TargetError | None = None) -
     if isinstance(exc, AuthError):
         raise exc
     return [Outcome(row, "failed", None, "failed", reason) for row in chunk["row"]]
-
-
-def _rows_result(
-    contacts: pl.DataFrame, status: str, code: str | None, message: str | None
-) -> pl.DataFrame:
-    return contacts.select(
-        pl.col("row").cast(pl.Int64),
-        pl.lit(status, pl.String).alias("status"),
-        pl.col("remote_id").cast(pl.String),
-        pl.lit(code, pl.String).alias("error_code"),
-        pl.lit(message, pl.String).alias("error_message"),
-    )
 
 
 def _audience_batches(
