@@ -10,25 +10,21 @@ The CLI is a thin layer over these, and so can be Airflow, Dagster or a notebook
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Empty, Queue
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pipeline.ahead import map_ahead, read_ahead
 from pipeline.config import Settings, invalid_limit
-from pipeline.diff import DeleteLimit, plan_changes, require_mode
 from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
-from pipeline.journal import Journal, RunLock, state_key
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
 from pipeline.progress import Bar, NullProgress, Progress
-from pipeline.push import execute_plan
 from pipeline.read import RawTable, read_chunks
 from pipeline.report import (
     ReportWriter,
@@ -39,12 +35,13 @@ from pipeline.report import (
     write_report,
     write_summary_json,
 )
-from pipeline.secrets import api_key_from_env
-from pipeline.targets import target_class
-from pipeline.targets.base import REMOTE_SCHEMA, Target, TargetSettings
-from pipeline.validate import check_contacts, kept_numbers
+from pipeline.validate import check_contacts, contact_phones, kept_numbers
 
-T = TypeVar("T")
+# The target side (HTTP client, adapters, diff, push, journal) is imported by plan and
+# sync when they run: validate, which never leaves the machine, starts without it.
+if TYPE_CHECKING:
+    from pipeline.journal import Journal
+    from pipeline.targets.base import Target
 
 _PLAN_STATUS = {
     "create": "create",
@@ -67,7 +64,8 @@ class RunResult:
     file's run needs the memory of one piece, not of the file.
     """
 
-    source: pl.DataFrame | pl.LazyFrame
+    #: None when the caller asked not to keep them (``validate(keep_results=False)``)
+    source: pl.DataFrame | pl.LazyFrame | None
     summary: Summary
     mapping: ColumnMapping
     table: RawTable
@@ -78,6 +76,11 @@ class RunResult:
     @property
     def results(self) -> pl.DataFrame:
         """One row per record (and per remote contact a sync touched), in row order."""
+        if self.source is None:
+            raise UsageError(
+                "this run kept no per-row results (validate(keep_results=False)): "
+                "they are in its report"
+            )
         if isinstance(self.source, pl.LazyFrame):
             self.source = self.source.collect()
         return self.source
@@ -108,7 +111,8 @@ class Spool:
 class _Loaded:
     table: RawTable
     mapping: ColumnMapping
-    checked: pl.DataFrame | pl.LazyFrame
+    #: None when validate was not asked to keep the records (only counted and reported)
+    checked: pl.DataFrame | pl.LazyFrame | None
     #: rejected records already written piece by piece (validate), else None
     rejects_written: int | None = None
     spool: Spool | None = None
@@ -117,16 +121,32 @@ class _Loaded:
     tally: Tally | None = None
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A piece of the input, ready for ``check_contacts``."""
+
+    table: RawTable
+    mapping: ColumnMapping
+    contacts: pl.DataFrame
+    phones: pl.DataFrame
+
+
+#: pieces worked on at once ahead of the checks (polars uses every core within each)
+_PREPARE_WORKERS = 1
+
 #: what ``validate`` keeps of each record once its piece is checked (the report's columns)
 _VALIDATE_COLUMNS = ("row", "phone_input", "e164", "status", "error_code", "error_message", "name")
 
 
-def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _Loaded:
+def _load(
+    settings: Settings, progress: Progress, *, compact: bool = False, keep: bool = True
+) -> _Loaded:
     """Read, map and check the input piece by piece (see ``read_chunks``).
 
     Duplicates are found across pieces (the numbers kept so far are carried as integers).
     ``compact`` (validate) keeps only the report's columns of each checked piece and
-    writes its rejected records at once, so that memory follows the piece, not the file;
+    writes its rejected records at once, so that memory follows the piece, not the file
+    (its checked pieces are spooled to disk when ``keep``, else only counted);
     otherwise (plan, sync) every checked record is kept for the diff, and the raw rows
     when a rejects file is asked for.
     """
@@ -134,9 +154,6 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
         raise UsageError(
             "no input: give a CSV path (or - for standard input), or input in the job file"
         )
-    pieces = read_ahead(
-        read_chunks(settings.input, block_bytes=settings.read_block_bytes, progress=progress)
-    )
     rejects = settings.path("rejects") if compact else None
     report_path = settings.path("report") if compact else None
     report = ReportWriter(report_path) if report_path else None
@@ -145,24 +162,19 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
     mapping: ColumnMapping | None = None
     kept = pl.DataFrame(schema={"e164_key": pl.Int64, "first_row": pl.Int64})
     checked_parts: list[pl.DataFrame] = []
-    spool = Spool() if compact else None
+    spool = Spool() if compact and keep else None
     raw_parts: list[pl.DataFrame] = []
     errors_parts: list[pl.DataFrame] = []
     rejected: int | None = 0 if rejects else None
     bar: Bar | None = None
     try:
-        for table in pieces:
-            if mapping is None:
-                columns = [c for c in table.frame.columns if c != "row"]
-                mapping = map_columns(columns, settings.map, settings.phone_preference or None)
-                first = table
+        for piece in _prepared(settings.input, settings, progress):
+            table, contacts = piece.table, piece.contacts
+            if first is None:
+                first, mapping = table, piece.mapping
                 bar = progress.bar("checking", None, "rows")
-            contacts = to_contact_frame(table, mapping)
             checked = check_contacts(
-                contacts,
-                default_region=settings.default_region.upper(),
-                read_errors=table.row_errors,
-                kept_before=kept,
+                contacts, read_errors=table.row_errors, kept_before=kept, phones=piece.phones
             )
             kept = pl.concat([kept, kept_numbers(checked)])
             if compact:
@@ -175,11 +187,12 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
                 if settings.rejects:  # the raw rows are only needed to write the rejects
                     raw_parts.append(table.frame)
                 errors_parts.append(table.row_errors)
-            if spool is not None:
-                spool.add(checked)
+            if compact:
                 tally = Tally.of(checked) if tally is None else tally + Tally.of(checked)
                 if report is not None:
                     report.add(checked)
+                if spool is not None:
+                    spool.add(checked)
             else:
                 checked_parts.append(checked)
             assert bar is not None
@@ -197,55 +210,41 @@ def _load(settings: Settings, progress: Progress, *, compact: bool = False) -> _
         row_errors=pl.concat(errors_parts) if errors_parts else first.row_errors.clear(),
         parser=first.parser,
     )
-    checked_all = spool.scan() if spool is not None else pl.concat(checked_parts)
+    checked_all: pl.DataFrame | pl.LazyFrame | None = None
+    if spool is not None:
+        checked_all = spool.scan()
+    elif not compact:
+        checked_all = pl.concat(checked_parts)
     return _Loaded(whole, mapping, checked_all, rejected, spool, report is not None, tally)
 
 
-def read_ahead(pieces: Iterator[T]) -> Iterator[T]:
-    """``pieces``, the next one read in a thread while the caller works on the current one
-    (polars releases the GIL: reading overlaps checking). Errors surface in the caller."""
-    queue: Queue[tuple[bool, Any]] = Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for piece in pieces:
-                if stop.is_set():
-                    break
-                queue.put((True, piece))
-            else:
-                queue.put((False, None))
-        except BaseException as exc:  # noqa: BLE001 (handed to the caller)
-            queue.put((False, exc))
-        finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()  # a generator: its file is closed now, not when collected
-
-    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            more, item = queue.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # let the reader see ``stop`` and close the file
-            with contextlib.suppress(Empty):
-                queue.get(timeout=0.05)
-
-
-def _guard_invalid(settings: Settings, checked: pl.DataFrame | pl.LazyFrame) -> None:
-    total, invalid = (
-        checked.lazy()
-        .select(pl.len(), (pl.col("status") == "invalid").sum())
-        .collect(engine="streaming")
-        .row(0)
+def _prepared(source: str, settings: Settings, progress: Progress) -> Iterator[_Prepared]:
+    """The input's pieces, each with its contact frame and phones: the order-free work,
+    done in threads ahead of the checks (two pieces at a time: one per core)."""
+    tables = read_ahead(
+        read_chunks(source, block_bytes=settings.read_block_bytes, progress=progress)
     )
+    try:
+        first = next(tables)  # read_chunks yields a piece at least
+        columns = [c for c in first.frame.columns if c != "row"]
+        mapping = map_columns(columns, settings.map, settings.phone_preference or None)
+    except BaseException:
+        tables.close()
+        raise
+    region = settings.default_region.upper()
+
+    def prepare(table: RawTable) -> _Prepared:
+        contacts = to_contact_frame(table, mapping)
+        return _Prepared(table, mapping, contacts, contact_phones(contacts, region))
+
+    yield from map_ahead(prepare, itertools.chain([first], tables), workers=_PREPARE_WORKERS)
+
+
+def _guard_invalid(settings: Settings, counted: Tally | pl.DataFrame) -> None:
+    if isinstance(counted, Tally):
+        total, invalid = counted.records, counted.count("invalid")
+    else:
+        total, invalid = counted.select(pl.len(), (pl.col("status") == "invalid").sum()).row(0)
     limit = invalid_limit(settings.max_invalid, total)
     if limit is not None and invalid > limit:
         raise GuardError(
@@ -259,19 +258,21 @@ def _finish(
     command: str,
     settings: Settings,
     loaded: _Loaded,
-    results: pl.DataFrame | pl.LazyFrame,
+    results: pl.DataFrame | pl.LazyFrame | None,
     started: float,
     plan: pl.DataFrame | None = None,
     extra: dict[str, Any] | None = None,
     aborted: ContactSyncError | None = None,
 ) -> RunResult:
     counted = loaded.tally if loaded.tally is not None else results
+    assert counted is not None  # a run keeps its records, or counts them as it goes
     summary = summarise(command, counted, time.monotonic() - started, extra)
     if aborted is not None:
         summary.exit_code = aborted.exit_code
         summary.extra["aborted"] = str(aborted)
     report = settings.path("report")
     if report and not loaded.report_written:
+        assert results is not None  # else written as the records were checked
         write_report(results, report)
     if report:
         summary.extra["report"] = str(report)
@@ -279,6 +280,7 @@ def _finish(
     if rejects and loaded.rejects_written is not None:
         summary.extra["rejects_written"] = loaded.rejects_written
     elif rejects:
+        assert results is not None  # else written as the records were checked
         summary.extra["rejects_written"] = write_rejects(
             loaded.table.frame, loaded.table.headers, results, rejects
         )
@@ -296,17 +298,23 @@ def _finish(
     return result
 
 
-def validate(settings: Settings, progress: Progress | None = None) -> RunResult:
+def validate(
+    settings: Settings, progress: Progress | None = None, *, keep_results: bool = True
+) -> RunResult:
     """Read, validate, normalize and dedupe; nothing leaves the machine.
 
     ``results`` holds the report's columns (and ``name``) of every record; the raw rows
     are not kept (``table.frame`` is empty): the rejects file is written as it goes.
+    With ``keep_results=False`` (the CLI) the records go only to the report and the
+    summary, and ``results`` is not available (an HTML report keeps them all the same).
     """
     started = time.monotonic()
     progress = progress or NullProgress()
-    loaded = _load(settings, progress, compact=True)
+    keep = keep_results or bool(settings.html_report)
+    loaded = _load(settings, progress, compact=True, keep=keep)
     try:
-        _guard_invalid(settings, loaded.checked)
+        assert loaded.tally is not None  # validate counts as it goes
+        _guard_invalid(settings, loaded.tally)
     except GuardError as tripped:
         _finish("validate", settings, loaded, loaded.checked, started, aborted=tripped)
         raise
@@ -315,6 +323,10 @@ def validate(settings: Settings, progress: Progress | None = None) -> RunResult:
 
 def open_target(settings: Settings, progress: Progress | None = None) -> Target:
     """The adapter for ``settings.target``, with its key from the environment."""
+    from pipeline.secrets import api_key_from_env
+    from pipeline.targets import target_class
+    from pipeline.targets.base import TargetSettings
+
     if not settings.target:
         raise UsageError("no target: give --target (one of arnis, consuelo, dmchamp, oliai, zexa)")
     cls = target_class(settings.target)
@@ -340,6 +352,8 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
 
 
 def _remote_set(settings: Settings, target: Target, checked: pl.DataFrame) -> pl.DataFrame:
+    from pipeline.targets.base import REMOTE_SCHEMA
+
     if settings.skip_remote_read:
         if settings.mode != "create-only":
             raise UsageError(
@@ -383,10 +397,14 @@ def _record_opt_outs(results: pl.DataFrame, journal: Journal) -> None:
 
 
 def _journal(settings: Settings, target: Target) -> Journal:
+    from pipeline.journal import Journal, state_key
+
     return Journal(Path(settings.state_dir), state_key(target.name, target.settings.base_url))
 
 
 def _planned(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFrame:
+    from pipeline.diff import DeleteLimit, plan_changes, require_mode
+
     mode = require_mode(settings.mode, target.capabilities, target.name)
     checked = loaded.checked
     assert isinstance(checked, pl.DataFrame)  # plan and sync keep the checked frame
@@ -419,6 +437,9 @@ def plan(settings: Settings, progress: Progress | None = None) -> RunResult:
 
 def sync(settings: Settings, progress: Progress | None = None) -> RunResult:
     """Validate, diff and push: the main job. Holds the state-dir lock while it runs."""
+    from pipeline.journal import Journal, RunLock, state_key
+    from pipeline.push import execute_plan
+
     started = time.monotonic()
     progress = progress or NullProgress()
     loaded = _load(settings, progress)

@@ -228,7 +228,8 @@ def main() -> None:
 @handle_errors
 def validate(**params: Any) -> None:
     """Read, validate, normalize and dedupe INPUT offline (exit 0 clean, 1 problems)."""
-    _run(api.validate, params)
+    # The records go to the report and the summary: none are kept for later.
+    _run(functools.partial(api.validate, keep_results=False), params)
 
 
 @main.command(epilog=EPILOG_PLAN)

@@ -383,9 +383,10 @@ def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
         if name == PHONE:
             continue
         column = mapping.fields.get(name)
-        value = _clean(col(column)) if column else pl.lit(None, dtype=pl.String)
         if name == "country" and column:
-            value = country_code(value)
+            value = _country_column(table.frame, col(column))
+        else:
+            value = _clean(col(column)) if column else pl.lit(None, dtype=pl.String)
         exprs.append(value.alias(name))
     for meta, column in mapping.metadata.items():
         exprs.append(_clean(col(column)).alias(METADATA_PREFIX + meta))
@@ -454,7 +455,17 @@ def _columns(frame: pl.DataFrame) -> Callable[[str], pl.Expr]:
 
 def _clean(cell: pl.Expr) -> pl.Expr:
     stripped = cell.cast(pl.String).str.strip_chars()
-    return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(None)
+    return pl.when(stripped.str.len_bytes() > 0).then(stripped).otherwise(None)
+
+
+def _country_column(frame: pl.DataFrame, cell: pl.Expr) -> pl.Expr:
+    """``country_code`` of a column, worked out once per distinct cell (a file names a
+    few hundred countries at most) and mapped back to the rows."""
+    distinct = frame.select(cell.cast(pl.String).unique().drop_nulls().alias("cell"))
+    codes = distinct.select(country_code(_clean(pl.col("cell")))).to_series()
+    return cell.cast(pl.String).replace_strict(
+        distinct.to_series(), codes, default=None, return_dtype=pl.String
+    )
 
 
 #: Full English names (and a few common short forms) of the countries contact files

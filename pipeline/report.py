@@ -166,6 +166,11 @@ class Tally:
         )
         return cls(statuses, codes, int(records.item()))
 
+    def count(self, status: str) -> int:
+        """Records of one status."""
+        counts = self.statuses.filter(pl.col("status") == status)["len"]
+        return int(counts.sum())
+
     def __add__(self, other: Tally) -> Tally:
         statuses = pl.concat([self.statuses, other.statuses])
         codes = pl.concat([self.codes, other.codes])

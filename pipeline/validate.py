@@ -35,15 +35,17 @@ def check_contacts(
     default_region: str = "US",
     read_errors: pl.DataFrame | None = None,
     kept_before: pl.DataFrame | None = None,
+    phones: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The checked frame for a contact frame (see the module docstring).
 
     ``kept_before`` (see :func:`kept_numbers`) holds the numbers kept from earlier pieces
     of the same file: a valid row with one of them is a duplicate of that earlier row.
+    ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already
+    (in another thread, while an earlier piece was being checked).
     """
-    phones = normalize_phones(
-        contacts["phone_input"], contacts.get_column("country", default=None), default_region
-    )
+    if phones is None:
+        phones = contact_phones(contacts, default_region)
     frame = contacts.with_columns(phones["e164"]).pipe(_clean_fields)
     problems = pl.concat(
         [
@@ -56,6 +58,14 @@ def check_contacts(
         frame.pipe(_attach_problems, problems)
         .pipe(_mark_duplicates, kept_before)
         .pipe(_finish_fields)
+    )
+
+
+def contact_phones(contacts: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
+    """The contacts' phones to E.164 (see ``normalize_phones``), each with its record's
+    country as the region hint: the costly, order-free part of the check."""
+    return normalize_phones(
+        contacts["phone_input"], contacts.get_column("country", default=None), default_region
     )
 
 

@@ -12,7 +12,6 @@ import csv
 import gzip
 import io
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -238,35 +237,3 @@ def test_csv_writer_output_reads_the_same_in_pieces(
     # has its own tests): a wrong guess would read malformed quoting, not this file.
     text = f"sep={delimiter}{terminator}" + buffer.getvalue()
     assert_same_as_whole(write(tmp_path, text.encode()), block_bytes)
-
-
-def test_read_ahead_hands_on_every_piece_then_the_error_where_it_happened() -> None:
-    from pipeline.api import read_ahead
-
-    def pieces() -> Iterator[int]:
-        yield 1
-        yield 2
-        raise InputError("broken at piece 3")
-
-    seen = []
-    with pytest.raises(InputError, match="piece 3"):
-        for piece in read_ahead(pieces()):
-            seen.append(piece)
-    assert seen == [1, 2]
-
-
-def test_read_ahead_closes_the_reader_when_the_caller_stops_early() -> None:
-    from pipeline.api import read_ahead
-
-    closed = []
-
-    def pieces() -> Iterator[int]:
-        try:
-            yield from range(100)
-        finally:
-            closed.append(True)
-
-    for piece in read_ahead(pieces()):
-        if piece == 1:
-            break
-    assert closed == [True]
