@@ -132,7 +132,7 @@ class _Prepared:
 
 
 #: pieces worked on at once ahead of the checks (polars uses every core within each)
-_PREPARE_WORKERS = 1
+_PREPARE_WORKERS = 2
 
 #: what ``validate`` keeps of each record once its piece is checked (the report's columns)
 _VALIDATE_COLUMNS = ("row", "phone_input", "e164", "status", "error_code", "error_message", "name")
@@ -174,7 +174,11 @@ def _load(
                 first, mapping = table, piece.mapping
                 bar = progress.bar("checking", None, "rows")
             checked = check_contacts(
-                contacts, read_errors=table.row_errors, kept_before=kept, phones=piece.phones
+                contacts,
+                read_errors=table.row_errors,
+                kept_before=kept,
+                phones=piece.phones,
+                wanted=_VALIDATE_COLUMNS if compact else None,
             )
             kept = pl.concat([kept, kept_numbers(checked)])
             if compact:

@@ -9,6 +9,8 @@ The checked frame keeps every record (``row``) with ``e164``, ``status`` (``vali
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandera.errors
 import polars as pl
 
@@ -36,13 +38,15 @@ def check_contacts(
     read_errors: pl.DataFrame | None = None,
     kept_before: pl.DataFrame | None = None,
     phones: pl.DataFrame | None = None,
+    wanted: Collection[str] | None = None,
 ) -> pl.DataFrame:
     """The checked frame for a contact frame (see the module docstring).
 
     ``kept_before`` (see :func:`kept_numbers`) holds the numbers kept from earlier pieces
     of the same file: a valid row with one of them is a duplicate of that earlier row.
     ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already
-    (in another thread, while an earlier piece was being checked).
+    (in another thread, while an earlier piece was being checked). ``wanted`` names the
+    only columns the caller will use: the typed fields it leaves out are not worked out.
     """
     if phones is None:
         phones = contact_phones(contacts, default_region)
@@ -57,7 +61,7 @@ def check_contacts(
     return (
         frame.pipe(_attach_problems, problems)
         .pipe(_mark_duplicates, kept_before)
-        .pipe(_finish_fields)
+        .pipe(_finish_fields, wanted)
     )
 
 
@@ -194,18 +198,22 @@ def _mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = Non
     ).drop("first_row")
 
 
-def _finish_fields(frame: pl.DataFrame) -> pl.DataFrame:
-    """Typed canonical fields for the targets: lists, booleans, names, metadata."""
+def _finish_fields(frame: pl.DataFrame, wanted: Collection[str] | None = None) -> pl.DataFrame:
+    """Typed canonical fields for the targets: lists, booleans, names, metadata (those
+    ``wanted``, when given)."""
     metadata_columns = [c for c in frame.columns if c.startswith(METADATA_PREFIX)]
-    return frame.with_columns(
-        _split_list("tags"),
-        _split_list("lists"),
-        pl.col("opted_out").is_in(list(_TRUE_WORDS)).fill_null(False).alias("opted_out"),
-        _full_name(),
-        _first_name(),
-        _last_name(),
-        _metadata_json(metadata_columns),
-    ).drop(metadata_columns)
+    fields = {
+        "tags": _split_list("tags"),
+        "lists": _split_list("lists"),
+        "opted_out": pl.col("opted_out").is_in(list(_TRUE_WORDS)).fill_null(False),
+        "name": _full_name(),
+        "first_name": _first_name(),
+        "last_name": _last_name(),
+        "metadata": _metadata_json(metadata_columns),
+    }
+    if wanted is not None:
+        fields = {name: value for name, value in fields.items() if name in wanted}
+    return frame.with_columns(**fields).drop(metadata_columns)
 
 
 def _split_list(column: str) -> pl.Expr:
