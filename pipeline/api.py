@@ -228,20 +228,20 @@ def _prepared(source: str, settings: Settings, progress: Progress) -> Iterator[_
     tables = read_ahead(
         read_chunks(source, block_bytes=settings.read_block_bytes, progress=progress)
     )
+    region = settings.default_region.upper()
     try:
         first = next(tables)  # read_chunks yields a piece at least
         columns = [c for c in first.frame.columns if c != "row"]
         mapping = map_columns(columns, settings.map, settings.phone_preference or None)
-    except BaseException:
-        tables.close()
-        raise
-    region = settings.default_region.upper()
 
-    def prepare(table: RawTable) -> _Prepared:
-        contacts = to_contact_frame(table, mapping)
-        return _Prepared(table, mapping, contacts, contact_phones(contacts, region))
+        def prepare(table: RawTable) -> _Prepared:
+            contacts = to_contact_frame(table, mapping)
+            return _Prepared(table, mapping, contacts, contact_phones(contacts, region))
 
-    yield from map_ahead(prepare, itertools.chain([first], tables), workers=_PREPARE_WORKERS)
+        pieces = itertools.chain([first], tables)
+        yield from map_ahead(prepare, pieces, workers=_PREPARE_WORKERS)
+    finally:
+        tables.close()  # stops the reader, also when the caller stopped early
 
 
 def _guard_invalid(settings: Settings, counted: Tally | pl.DataFrame) -> None:
