@@ -180,8 +180,9 @@ class Rules:
     general: str
     leading_digits: str
     has_leading_digits: Table  # by _code_key
-    valid_general: str
+    valid_general: str  # every region's (see _validity_patterns for a few regions')
     valid_types: str
+    valid_by_code: dict[str, tuple[str | None, str | None]]  # (general, types) patterns
     accept: pl.Series
     too_long: pl.Series
 
@@ -428,6 +429,7 @@ def rules() -> Rules:
         ),
         valid_general=_keyed({code: m.valid_general for code, m in ok.items()}, "$"),
         valid_types=_keyed({code: m.valid_types for code, m in ok.items()}, "$"),
+        valid_by_code={code: (m.valid_general, m.valid_types) for code, m in ok.items()},
         accept=_pairs({code: m.accept for code, m in metas.items()}),
         too_long=_pairs({code: m.too_long for code, m in metas.items()}),
     )
@@ -880,10 +882,27 @@ def _without_plus(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 # ----------------------------------------------------------------------------- validity
 
 
-def _valid_for(text: pl.Expr) -> pl.Expr:
-    """_number_type_helper(nsn, metadata) != UNKNOWN, over code + 2-digit length + nsn."""
-    r = rules()
-    return text.str.contains(r.valid_general) & text.str.contains(r.valid_types)
+def _valid_for(text: pl.Expr, codes: Iterable[str | None]) -> pl.Expr:
+    """_number_type_helper(nsn, metadata) != UNKNOWN, over code + 2-digit length + nsn,
+    for rows whose code is one of ``codes``."""
+    general, types = _validity_patterns(frozenset(c for c in codes if c is not None))
+    return text.str.contains(general) & text.str.contains(types)
+
+
+@functools.lru_cache(maxsize=256)
+def _validity_patterns(codes: frozenset[str]) -> tuple[str, str]:
+    """``valid_general`` and ``valid_types`` with the branches of ``codes`` only.
+
+    Every row matches only its own code's branch, so leaving out the codes no row has
+    changes no answer; the automaton built is that much smaller (every region's number
+    types take some 90 ms to compile, in each thread that runs them; a file of a few
+    countries needs a few of them).
+    """
+    by_code = rules().valid_by_code
+    wanted = [code for code in sorted(codes) if code in by_code]
+    general = _keyed({code: by_code[code][0] for code in wanted}, "$")
+    types = _keyed({code: by_code[code][1] for code in wanted}, "$")
+    return general, types
 
 
 def _validity(frame: pl.DataFrame) -> pl.DataFrame:
@@ -900,7 +919,8 @@ def _validity(frame: pl.DataFrame) -> pl.DataFrame:
         # Rows of one region side by side: keyed regexes run faster (see _key). Large frames
         # come in long runs of one region already, where sorting costs more than it saves.
         frame = frame.sort("_k")
-    frame = _run(frame, _valid=_valid_for(_on("_k", "_ll", "nsn")))
+    codes = frame["_k"].unique().to_list()
+    frame = _run(frame, _valid=_valid_for(_on("_k", "_ll", "nsn"), codes))
     has_ld = r.has_leading_digits(_code_key("_k")).fill_null(False)
     route = pl.when(pl.col("cc").is_in(r.single)).then(0).when(has_ld).then(1).otherwise(2)
     single, by_digits, by_validity = _routes(frame, route, 3)
@@ -929,8 +949,9 @@ def _later_regions(frame: pl.DataFrame) -> pl.DataFrame:
     code = [pl.when(hit).then(pl.lit(k)) for hit, k, _ in hits]
     pos = [pl.when(hit).then(pl.lit(p)) for hit, _, p in hits]
     frame = frame.with_columns(_pos=pl.coalesce(pos).cast(pl.Int64), _code=pl.coalesce(code))
+    codes = frame["_code"].unique().to_list()
     frame = frame.drop("_g").with_columns(
-        _valid=_valid_for(_on("_code", "_ll", "nsn")).fill_null(False)
+        _valid=_valid_for(_on("_code", "_ll", "nsn"), codes).fill_null(False)
     )
     parts = frame.partition_by("cc", as_dict=True)
     claimed = [_plain_claims(part, str(cc)) for (cc,), part in parts.items()]
@@ -956,7 +977,7 @@ def _plain_claims(frame: pl.DataFrame, cc: str) -> pl.DataFrame:
     """Later regions without leading digits claim the numbers valid for them, in order."""
     for position, plain in rules().later_plain.get(cc, ()):
         earlier = pl.col("_pos").is_null() | (pl.col("_pos") > position)
-        claims = earlier & _valid_for(_on(pl.lit(plain), "_ll", "nsn"))
+        claims = earlier & _valid_for(_on(pl.lit(plain), "_ll", "nsn"), [plain])
         frame = frame.with_columns(
             _pos=pl.when(claims).then(pl.lit(position, pl.Int64)).otherwise("_pos"),
             _valid=claims | pl.col("_valid"),
