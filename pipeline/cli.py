@@ -314,3 +314,7 @@ def sandbox(**params: Any) -> None:
         if db:
             running.emulator.save(db)
         running.stop()
+
+
+if __name__ == "__main__":  # ``python -m pipeline.cli`` is the ``contact-sync`` command too
+    main()

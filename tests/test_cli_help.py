@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
+import sys
 
 import click
 import pytest
@@ -53,3 +55,15 @@ def test_the_top_level_help_lists_every_command() -> None:
     assert result.exit_code == 0
     for command in COMMANDS:
         assert f"  {command} " in result.output
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    """``python -m pipeline.cli`` is ``contact-sync`` (it used to import and exit 0)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "validate", "no-such-file.csv", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "no such file" in done.stderr
