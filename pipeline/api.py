@@ -187,17 +187,15 @@ def _load(
                     rejected += write_rejects(
                         table.frame, table.headers, checked, rejects, append=first is not table
                     )
-            else:
-                if settings.rejects:  # the raw rows are only needed to write the rejects
-                    raw_parts.append(table.frame)
-                errors_parts.append(table.row_errors)
-            if compact:
                 tally = Tally.of(checked) if tally is None else tally + Tally.of(checked)
                 if report is not None:
                     report.add(checked)
                 if spool is not None:
                     spool.add(checked)
             else:
+                if settings.rejects:  # the raw rows are only needed to write the rejects
+                    raw_parts.append(table.frame)
+                errors_parts.append(table.row_errors)
                 checked_parts.append(checked)
             assert bar is not None
             bar.update(contacts.height)
@@ -244,11 +242,8 @@ def _prepared(source: str, settings: Settings, progress: Progress) -> Iterator[_
         tables.close()  # stops the reader, also when the caller stopped early
 
 
-def _guard_invalid(settings: Settings, counted: Tally | pl.DataFrame) -> None:
-    if isinstance(counted, Tally):
-        total, invalid = counted.records, counted.count("invalid")
-    else:
-        total, invalid = counted.select(pl.len(), (pl.col("status") == "invalid").sum()).row(0)
+def _guard_invalid(settings: Settings, tally: Tally) -> None:
+    total, invalid = tally.records, tally.count("invalid")
     limit = invalid_limit(settings.max_invalid, total)
     if limit is not None and invalid > limit:
         raise GuardError(
@@ -412,7 +407,7 @@ def _planned(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFram
     mode = require_mode(settings.mode, target.capabilities, target.name)
     checked = loaded.checked
     assert isinstance(checked, pl.DataFrame)  # plan and sync keep the checked frame
-    _guard_invalid(settings, checked)
+    _guard_invalid(settings, Tally.of(checked))
     remote = _remote_set(settings, target, checked)
     remote = _with_journaled_opt_outs(remote, target, _journal(settings, target))
     limit = DeleteLimit.parse(settings.max_deletes)

@@ -180,9 +180,7 @@ class Rules:
     general: str
     leading_digits: str
     has_leading_digits: Table  # by _code_key
-    valid_general: str  # every region's (see _validity_patterns for a few regions')
-    valid_types: str
-    valid_by_code: dict[str, tuple[str | None, str | None]]  # (general, types) patterns
+    valid_by_code: dict[str, tuple[str | None, str | None]]  # see validity_patterns
     accept: pl.Series
     too_long: pl.Series
 
@@ -427,8 +425,6 @@ def rules() -> Rules:
             pl.Boolean,
             len(metas),
         ),
-        valid_general=_keyed({code: m.valid_general for code, m in ok.items()}, "$"),
-        valid_types=_keyed({code: m.valid_types for code, m in ok.items()}, "$"),
         valid_by_code={code: (m.valid_general, m.valid_types) for code, m in ok.items()},
         accept=_pairs({code: m.accept for code, m in metas.items()}),
         too_long=_pairs({code: m.too_long for code, m in metas.items()}),
@@ -885,13 +881,14 @@ def _without_plus(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _valid_for(text: pl.Expr, codes: Iterable[str | None]) -> pl.Expr:
     """_number_type_helper(nsn, metadata) != UNKNOWN, over code + 2-digit length + nsn,
     for rows whose code is one of ``codes``."""
-    general, types = _validity_patterns(frozenset(c for c in codes if c is not None))
+    general, types = validity_patterns(frozenset(c for c in codes if c is not None))
     return text.str.contains(general) & text.str.contains(types)
 
 
 @functools.lru_cache(maxsize=256)
-def _validity_patterns(codes: frozenset[str]) -> tuple[str, str]:
-    """``valid_general`` and ``valid_types`` with the branches of ``codes`` only.
+def validity_patterns(codes: frozenset[str]) -> tuple[str, str]:
+    """The keyed valid-general and number-type patterns, with the branches of ``codes``
+    only.
 
     Every row matches only its own code's branch, so leaving out the codes no row has
     changes no answer; the automaton built is that much smaller (every region's number
