@@ -276,15 +276,40 @@ def markdown(results: list[dict[str, Any]], phones: dict[str, Any]) -> str:
 
 
 def big_validate(rows: int = BIG) -> dict[str, Any]:
-    """``contact-sync validate`` of a big file, beside the largest of SIZES: memory must
-    grow far slower than the input (the file is read and checked in pieces)."""
-    figures = {}
-    for count in sorted({max(SIZES), rows}):
+    """``contact-sync validate``, and ``plan`` against a REMOTE-contact arnis sandbox, of a
+    big file beside the largest of SIZES: memory must grow far slower than the input (the
+    file is read, checked and diffed in pieces)."""
+    figures: dict[int, dict[str, Any]] = {}
+    counts = sorted({max(SIZES), rows})
+    for count in counts:
         seconds, summary = cli(
             "validate", str(contacts_csv(count)), "--report", str(DATA / "big-report.csv")
         )
         figures[count] = {"seconds": seconds, "peak_mb": summary["peak_mb"]}
         print(f"  {count:>10,} validate {seconds:8.2f} s  {summary['peak_mb']:7.0f} MB", flush=True)
+    remote = preloaded_arnis(REMOTE)
+    try:
+        for count in counts:
+            seconds, summary = cli(
+                "plan",
+                str(contacts_csv(count)),
+                "--target",
+                "arnis",
+                "--base-url",
+                remote.url,
+                "--rate-limit",
+                "0",
+                "--report",
+                str(DATA / "big-plan.csv"),
+            )
+            figures[count]["plan_seconds"] = seconds
+            figures[count]["plan_peak_mb"] = summary["peak_mb"]
+            print(
+                f"  {count:>10,} plan     {seconds:8.2f} s  {summary['peak_mb']:7.0f} MB",
+                flush=True,
+            )
+    finally:
+        remote.stop()
     return {"rows": rows, "figures": figures}
 
 
@@ -292,23 +317,28 @@ def big_markdown(big: dict[str, Any]) -> list[str]:
     figures = big["figures"]
     smallest = min(figures)
     lines = [
-        "## Memory from 1M to 10M rows (`contact-sync validate --report`, a real process)",
+        "## Memory from 1M to 10M rows (`contact-sync validate --report` and `contact-sync plan "
+        f"--report` against a {REMOTE:,}-contact arnis sandbox, real processes)",
         "",
-        "| rows | seconds | rows/s | peak MB | input × | peak × |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| rows | command | seconds | rows/s | peak MB | input × | peak × |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for count, f in sorted(figures.items()):
-        lines.append(
-            f"| {count:,} | {f['seconds']:.2f} | {count / f['seconds']:,.0f} | {f['peak_mb']:.0f} | "
-            f"{count / smallest:.0f} | {f['peak_mb'] / figures[smallest]['peak_mb']:.2f} |"
-        )
+    for command, prefix in (("validate", ""), ("plan", "plan_")):
+        for count, f in sorted(figures.items()):
+            if f"{prefix}seconds" not in f:
+                continue
+            seconds, peak = f[f"{prefix}seconds"], f[f"{prefix}peak_mb"]
+            lines.append(
+                f"| {count:,} | {command} | {seconds:.2f} | {count / seconds:,.0f} | {peak:.0f} | "
+                f"{count / smallest:.0f} | {peak / figures[smallest][f'{prefix}peak_mb']:.2f} |"
+            )
     return [*lines, ""]
 
 
 def main() -> None:
     print(f"contact-sync bench on {machine()}", flush=True)
     results = [measure(rows) for rows in SIZES]
-    print("  validate of a big file ...", flush=True)
+    print("  validate and plan of a big file ...", flush=True)
     big = big_validate()
     print("  phones: per-row loop vs batch ...", flush=True)
     phones = bench_phones(max(SIZES), 0)

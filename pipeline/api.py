@@ -11,7 +11,6 @@ The CLI is a thin layer over these, and so can be Airflow, Dagster or a notebook
 from __future__ import annotations
 
 import itertools
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,18 +23,17 @@ from pipeline.ahead import map_ahead, read_ahead
 from pipeline.config import Settings, invalid_limit
 from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
+from pipeline.outputs import RunOutputs
 from pipeline.progress import Bar, NullProgress, Progress
 from pipeline.read import RawTable, read_chunks
 from pipeline.report import (
-    ReportWriter,
     Summary,
     Tally,
     summarise,
-    write_rejects,
-    write_report,
     write_summary_json,
 )
-from pipeline.validate import check_contacts, contact_phones, kept_numbers
+from pipeline.spool import Spool
+from pipeline.validate import check_contacts, contact_phones, kept_numbers, number_key
 
 # The target side (HTTP client, adapters, diff, push, journal) is imported by plan and
 # sync when they run: validate, which never leaves the machine, starts without it.
@@ -58,67 +56,62 @@ _PLAN_STATUS = {
 class RunResult:
     """What a run produced: the per-row results, the summary, the plan (plan/sync).
 
-    ``table`` describes the input as read (headers, encoding, delimiter); its ``frame``
-    holds the raw rows only when they were needed (a rejects file of a plan or sync).
-    ``results`` of a ``validate`` are kept on disk until first asked for, so that a big
-    file's run needs the memory of one piece, not of the file.
+    ``table`` describes the input as read (headers, encoding, delimiter, rows that could
+    not be read); its ``frame`` is empty: the raw rows are only read for the rejects file,
+    written as the run goes. ``results`` and ``plan`` wait in a ``Spool`` (memory up to a
+    budget, then disk) until first asked for, so that a big file's run needs the memory
+    of a piece, not of the file.
     """
 
-    #: None when the caller asked not to keep them (``validate(keep_results=False)``)
+    #: None when the caller asked not to keep them (``keep_results=False``)
     source: pl.DataFrame | pl.LazyFrame | None
     summary: Summary
     mapping: ColumnMapping
     table: RawTable
-    plan: pl.DataFrame | None = None
+    planned: pl.DataFrame | pl.LazyFrame | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    spool: Spool | None = field(default=None, repr=False)
+    spools: list[Spool] = field(default_factory=list, repr=False)
 
     @property
     def results(self) -> pl.DataFrame:
         """One row per record (and per remote contact a sync touched), in row order."""
         if self.source is None:
             raise UsageError(
-                "this run kept no per-row results (validate(keep_results=False)): "
-                "they are in its report"
+                "this run kept no per-row results (keep_results=False): they are in its report"
             )
         if isinstance(self.source, pl.LazyFrame):
             self.source = self.source.collect()
         return self.source
 
     @property
+    def plan(self) -> pl.DataFrame | None:
+        """What plan and sync set out to do, a row per record and per remote-only contact
+        (None for validate, or when the results were not kept)."""
+        if isinstance(self.planned, pl.LazyFrame):
+            self.planned = self.planned.collect()
+        return self.planned
+
+    @property
     def exit_code(self) -> int:
         return self.summary.exit_code
 
 
-class Spool:
-    """Checked pieces parked on disk (Arrow IPC: the cheapest to write and scan), in a
-    directory removed with this object."""
-
-    def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="contact-sync-")
-        self._parts: list[Path] = []
-
-    def add(self, frame: pl.DataFrame) -> None:
-        path = Path(self._dir.name) / f"{len(self._parts):06d}.arrow"
-        frame.write_ipc(path, compression="uncompressed")
-        self._parts.append(path)
-
-    def scan(self) -> pl.LazyFrame:
-        return pl.scan_ipc(self._parts)
-
-
 @dataclass
 class _Loaded:
+    """The input read and checked (the first pass)."""
+
     table: RawTable
     mapping: ColumnMapping
-    #: None when validate was not asked to keep the records (only counted and reported)
-    checked: pl.DataFrame | pl.LazyFrame | None
-    #: rejected records already written piece by piece (validate), else None
-    rejects_written: int | None = None
-    spool: Spool | None = None
-    #: the report written and the summary counted piece by piece (validate)
-    report_written: bool = False
-    tally: Tally | None = None
+    #: what the summary counts of the checked records
+    tally: Tally
+    #: validate: where its results went, piece by piece
+    outputs: RunOutputs | None = None
+    #: plan, sync: the checked pieces, for the diff
+    pieces: Spool | None = None
+    #: plan, sync with a rejects file: the raw rows of each piece
+    raw: Spool | None = None
+    #: every number in the file, as ``number_key`` (what mirror mode keeps remotely)
+    numbers: pl.Series | None = None
 
 
 @dataclass(frozen=True)
@@ -138,34 +131,28 @@ _PREPARE_WORKERS = 2
 _VALIDATE_COLUMNS = ("row", "phone_input", "e164", "status", "error_code", "error_message", "name")
 
 
-def _load(
-    settings: Settings, progress: Progress, *, compact: bool = False, keep: bool = True
-) -> _Loaded:
+def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = None) -> _Loaded:
     """Read, map and check the input piece by piece (see ``read_chunks``).
 
     Duplicates are found across pieces (the numbers kept so far are carried as integers).
-    ``compact`` (validate) keeps only the report's columns of each checked piece and
-    writes its rejected records at once, so that memory follows the piece, not the file
-    (its checked pieces are spooled to disk when ``keep``, else only counted);
-    otherwise (plan, sync) every checked record is kept for the diff, and the raw rows
-    when a rejects file is asked for.
+    With ``outputs`` (validate) each checked piece keeps only the report's columns and goes
+    there at once, so that memory follows the piece, not the file; without (plan, sync)
+    each checked piece waits in a spool for the diff, with its raw rows when a rejects
+    file is asked for.
     """
     if not settings.input:
         raise UsageError(
             "no input: give a CSV path (or - for standard input), or input in the job file"
         )
-    rejects = settings.path("rejects") if compact else None
-    report_path = settings.path("report") if compact else None
-    report = ReportWriter(report_path) if report_path else None
+    compact = outputs is not None
     tally: Tally | None = None
     first: RawTable | None = None
     mapping: ColumnMapping | None = None
     kept = pl.DataFrame(schema={"e164_key": pl.Int64, "first_row": pl.Int64})
-    checked_parts: list[pl.DataFrame] = []
-    spool = Spool() if compact and keep else None
-    raw_parts: list[pl.DataFrame] = []
+    others: list[pl.Series] = []  # numbers of records not kept (invalid for another reason)
+    pieces = None if compact else Spool()
+    raw = Spool() if not compact and settings.rejects else None
     errors_parts: list[pl.DataFrame] = []
-    rejected: int | None = 0 if rejects else None
     bar: Bar | None = None
     try:
         for piece in _prepared(settings.input, settings, progress):
@@ -173,6 +160,8 @@ def _load(
             if first is None:
                 first, mapping = table, piece.mapping
                 bar = progress.bar("checking", None, "rows")
+                if outputs is not None:
+                    outputs.headers = list(table.headers)
             checked = check_contacts(
                 contacts,
                 read_errors=table.row_errors,
@@ -181,43 +170,38 @@ def _load(
                 wanted=_VALIDATE_COLUMNS if compact else None,
             )
             kept = pl.concat([kept, kept_numbers(checked)])
-            if compact:
+            errors_parts.append(table.row_errors)
+            if outputs is not None:
                 checked = checked.select(c for c in _VALIDATE_COLUMNS if c in checked.columns)
-                if rejects is not None and rejected is not None:
-                    rejected += write_rejects(
-                        table.frame, table.headers, checked, rejects, append=first is not table
-                    )
-                tally = Tally.of(checked) if tally is None else tally + Tally.of(checked)
-                if report is not None:
-                    report.add(checked)
-                if spool is not None:
-                    spool.add(checked)
+                outputs.add(checked, table.frame)
             else:
-                if settings.rejects:  # the raw rows are only needed to write the rejects
-                    raw_parts.append(table.frame)
-                errors_parts.append(table.row_errors)
-                checked_parts.append(checked)
+                assert pieces is not None
+                tally = Tally.of(checked) if tally is None else tally + Tally.of(checked)
+                not_kept = ~pl.col("status").is_in(["valid", "duplicate"])
+                others.append(checked.filter(not_kept).select(number_key()).to_series())
+                pieces.add(checked)
+                if raw is not None:
+                    raw.add(table.frame)
             assert bar is not None
             bar.update(contacts.height)
     finally:
         if bar is not None:
             bar.close()
     assert first is not None and mapping is not None  # read_chunks yields a piece at least
-    raw = pl.concat(raw_parts) if raw_parts else first.frame.clear()
     whole = RawTable(
-        frame=raw,
+        frame=first.frame.clear(),
         headers=first.headers,
         encoding=first.encoding,
         delimiter=first.delimiter,
-        row_errors=pl.concat(errors_parts) if errors_parts else first.row_errors.clear(),
+        row_errors=pl.concat(errors_parts),
         parser=first.parser,
     )
-    checked_all: pl.DataFrame | pl.LazyFrame | None = None
-    if spool is not None:
-        checked_all = spool.scan()
-    elif not compact:
-        checked_all = pl.concat(checked_parts)
-    return _Loaded(whole, mapping, checked_all, rejected, spool, report is not None, tally)
+    if outputs is not None:
+        assert outputs.tally is not None  # a piece at least
+        return _Loaded(whole, mapping, outputs.tally, outputs=outputs)
+    assert tally is not None
+    numbers = pl.concat([kept["e164_key"], *others]).drop_nulls()
+    return _Loaded(whole, mapping, tally, pieces=pieces, raw=raw, numbers=numbers)
 
 
 def _prepared(source: str, settings: Settings, progress: Progress) -> Iterator[_Prepared]:
@@ -257,37 +241,29 @@ def _finish(
     command: str,
     settings: Settings,
     loaded: _Loaded,
-    results: pl.DataFrame | pl.LazyFrame | None,
+    outputs: RunOutputs,
     started: float,
-    plan: pl.DataFrame | None = None,
+    planned: Spool | None = None,
     extra: dict[str, Any] | None = None,
     aborted: ContactSyncError | None = None,
 ) -> RunResult:
-    counted = loaded.tally if loaded.tally is not None else results
-    assert counted is not None  # a run keeps its records, or counts them as it goes
-    summary = summarise(command, counted, time.monotonic() - started, extra)
+    assert outputs.tally is not None  # a piece at least went there
+    summary = summarise(command, outputs.tally, time.monotonic() - started, extra)
     if aborted is not None:
         summary.exit_code = aborted.exit_code
         summary.extra["aborted"] = str(aborted)
-    report = settings.path("report")
-    if report and not loaded.report_written:
-        assert results is not None  # else written as the records were checked
-        write_report(results, report)
-    if report:
-        summary.extra["report"] = str(report)
-    rejects = settings.path("rejects")
-    if rejects and loaded.rejects_written is not None:
-        summary.extra["rejects_written"] = loaded.rejects_written
-    elif rejects:
-        assert results is not None  # else written as the records were checked
-        summary.extra["rejects_written"] = write_rejects(
-            loaded.table.frame, loaded.table.headers, results, rejects
-        )
+    if outputs.report is not None:
+        summary.extra["report"] = str(outputs.report.path)
+    if outputs.rejects is not None:
+        summary.extra["rejects_written"] = outputs.rejected
     summary_json = settings.path("summary_json")
     if summary_json:
         write_summary_json(summary, summary_json)
+    kept = outputs.kept
+    spools = [s for s in (kept, planned) if s is not None]
+    plan_frame = planned.scan() if planned is not None and kept is not None else None
     result = RunResult(
-        results, summary, loaded.mapping, loaded.table, plan, extra or {}, loaded.spool
+        outputs.results(), summary, loaded.mapping, loaded.table, plan_frame, extra or {}, spools
     )
     html = settings.path("html_report")
     if html:
@@ -297,27 +273,35 @@ def _finish(
     return result
 
 
+def _outputs(settings: Settings, keep: bool, headers: list[str] | None = None) -> RunOutputs:
+    """Where the results go; ``keep``: also kept for the caller (always for an HTML report)."""
+    return RunOutputs(
+        report=settings.path("report"),
+        rejects=settings.path("rejects"),
+        headers=headers or [],
+        keep=keep or bool(settings.html_report),
+    )
+
+
 def validate(
     settings: Settings, progress: Progress | None = None, *, keep_results: bool = True
 ) -> RunResult:
     """Read, validate, normalize and dedupe; nothing leaves the machine.
 
-    ``results`` holds the report's columns (and ``name``) of every record; the raw rows
-    are not kept (``table.frame`` is empty): the rejects file is written as it goes.
-    With ``keep_results=False`` (the CLI) the records go only to the report and the
-    summary, and ``results`` is not available (an HTML report keeps them all the same).
+    ``results`` holds the report's columns (and ``name``) of every record. With
+    ``keep_results=False`` (the CLI) the records go only to the report and the summary,
+    and ``results`` is not available (an HTML report keeps them all the same).
     """
     started = time.monotonic()
     progress = progress or NullProgress()
-    keep = keep_results or bool(settings.html_report)
-    loaded = _load(settings, progress, compact=True, keep=keep)
+    outputs = _outputs(settings, keep_results)
+    loaded = _load(settings, progress, outputs)
     try:
-        assert loaded.tally is not None  # validate counts as it goes
         _guard_invalid(settings, loaded.tally)
     except GuardError as tripped:
-        _finish("validate", settings, loaded, loaded.checked, started, aborted=tripped)
+        _finish("validate", settings, loaded, outputs, started, aborted=tripped)
         raise
-    return _finish("validate", settings, loaded, loaded.checked, started)
+    return _finish("validate", settings, loaded, outputs, started)
 
 
 def open_target(settings: Settings, progress: Progress | None = None) -> Target:
@@ -350,7 +334,7 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
     return cls(target_settings, progress)
 
 
-def _remote_set(settings: Settings, target: Target, checked: pl.DataFrame) -> pl.DataFrame:
+def _remote_set(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFrame:
     from pipeline.targets.base import REMOTE_SCHEMA
 
     if settings.skip_remote_read:
@@ -372,7 +356,9 @@ def _remote_set(settings: Settings, target: Target, checked: pl.DataFrame) -> pl
                     status=403,
                 ) from exc
             raise
-    numbers = checked.filter(pl.col("status") == "valid")["e164"].to_list()
+    assert loaded.pieces is not None  # plan and sync keep the checked pieces
+    valid = loaded.pieces.scan().filter(pl.col("status") == "valid").select("e164").collect()
+    numbers = valid["e164"].to_list()
     return target.lookup(numbers) if numbers else pl.DataFrame(schema=REMOTE_SCHEMA)
 
 
@@ -401,43 +387,93 @@ def _journal(settings: Settings, target: Target) -> Journal:
     return Journal(Path(settings.state_dir), state_key(target.name, target.settings.base_url))
 
 
-def _planned(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFrame:
-    from pipeline.diff import DeleteLimit, plan_changes, require_mode
+def _planned(settings: Settings, target: Target, loaded: _Loaded) -> Spool:
+    """The plan, piece by piece (the file's pieces in order, then mirror mode's deletes).
+
+    Both guards run first, on the whole file: nothing is planned, nor sent, when the file
+    has more invalid records than ``--max-invalid`` allows or mirror mode would delete
+    more than ``--max-deletes`` does. Each checked piece is let go once diffed.
+    """
+    from pipeline.diff import (
+        DeleteLimit,
+        guard_deletes,
+        plan_deletes,
+        plan_records,
+        require_mode,
+        unique_remote,
+    )
 
     mode = require_mode(settings.mode, target.capabilities, target.name)
-    checked = loaded.checked
-    assert isinstance(checked, pl.DataFrame)  # plan and sync keep the checked frame
-    _guard_invalid(settings, Tally.of(checked))
-    remote = _remote_set(settings, target, checked)
-    remote = _with_journaled_opt_outs(remote, target, _journal(settings, target))
+    assert loaded.pieces is not None and loaded.numbers is not None  # plan and sync keep them
+    _guard_invalid(settings, loaded.tally)
     limit = DeleteLimit.parse(settings.max_deletes)
-    loaded.checked = checked.clear()  # from here on the plan holds what is needed of it
-    return plan_changes(checked, remote, target.capabilities, mode, limit)
+    remote = _remote_set(settings, target, loaded)
+    remote = unique_remote(_with_journaled_opt_outs(remote, target, _journal(settings, target)))
+    deletes = plan_deletes(remote, loaded.numbers, mode)
+    if mode == "mirror":
+        guard_deletes(deletes, remote.height, limit)
+    plans = Spool()
+    columns = pl.DataFrame()
+    for checked in loaded.pieces.drain():
+        planned = plan_records(checked, remote, target.capabilities, mode)
+        columns = planned.clear()
+        plans.add(planned)
+    if deletes.height:  # with every column of the plan, null where it has no value
+        plans.add(pl.concat([columns, deletes], how="diagonal_relaxed"))
+    return plans
 
 
-def plan(settings: Settings, progress: Progress | None = None) -> RunResult:
-    """Validate, read the remote set and diff: what ``sync`` would do. Writes nothing remote."""
+def _raw_pieces(loaded: _Loaded) -> Iterator[pl.DataFrame | None]:
+    """The raw rows of each piece of the file when kept (for the rejects), then None."""
+    if loaded.raw is not None:
+        yield from loaded.raw.drain()
+    while True:
+        yield None
+
+
+def _extra(settings: Settings, target: Target) -> dict[str, Any]:
+    return {
+        "target": target.name,
+        "mode": settings.mode,
+        "requests_sent": target.client.requests_sent,
+    }
+
+
+def plan(
+    settings: Settings, progress: Progress | None = None, *, keep_results: bool = True
+) -> RunResult:
+    """Validate, read the remote set and diff: what ``sync`` would do. Writes nothing remote.
+
+    ``keep_results=False`` (the CLI): the results and the plan go to the report and the
+    summary only, and are not kept for ``results`` and ``plan``.
+    """
     started = time.monotonic()
     progress = progress or NullProgress()
     loaded = _load(settings, progress)
     target = open_target(settings, progress)
     try:
-        planned = _planned(settings, target, loaded)
+        plans = _planned(settings, target, loaded)
     finally:
         target.close()
-    results = planned.with_columns(pl.col("action").alias("status"))
-    extra = {
-        "target": target.name,
-        "mode": settings.mode,
-        "requests_sent": target.client.requests_sent,
-    }
-    return _finish("plan", settings, loaded, results, started, planned, extra)
+    outputs = _outputs(settings, keep_results, loaded.table.headers)
+    raw = _raw_pieces(loaded)
+    for piece in plans.pieces():
+        outputs.add(piece.with_columns(pl.col("action").alias("status")), next(raw))
+    kept_plan = plans if outputs.kept is not None else None
+    return _finish("plan", settings, loaded, outputs, started, kept_plan, _extra(settings, target))
 
 
-def sync(settings: Settings, progress: Progress | None = None) -> RunResult:
-    """Validate, diff and push: the main job. Holds the state-dir lock while it runs."""
+def sync(
+    settings: Settings, progress: Progress | None = None, *, keep_results: bool = True
+) -> RunResult:
+    """Validate, diff and push: the main job. Holds the state-dir lock while it runs.
+
+    The plan is written whole to the journal before anything is sent; then it is pushed
+    piece by piece (``PlanPusher``), each piece's results going to the report as it
+    settles. ``keep_results`` as for ``plan``.
+    """
     from pipeline.journal import Journal, RunLock, state_key
-    from pipeline.push import execute_plan
+    from pipeline.push import PlanPusher
 
     started = time.monotonic()
     progress = progress or NullProgress()
@@ -445,21 +481,28 @@ def sync(settings: Settings, progress: Progress | None = None) -> RunResult:
     target = open_target(settings, progress)
     key = state_key(target.name, target.settings.base_url)
     state_dir = Path(settings.state_dir)
+    outputs = _outputs(settings, keep_results, loaded.table.headers)
     try:
         with RunLock(state_dir, key):
-            planned = _planned(settings, target, loaded)
+            plans = _planned(settings, target, loaded)
             journal = Journal(state_dir, key)
-            journal.record_plan(planned)
-            results = execute_plan(
-                planned, target, blind=settings.skip_remote_read, on_step=journal.record_step
+            journal.record_plan(plans.scan())
+            pusher = PlanPusher(
+                target, blind=settings.skip_remote_read, on_step=journal.record_step
             )
-            _record_opt_outs(results, journal)
-            journal.record("done", counts=dict(results.group_by("status").len().iter_rows()))
+            raw = _raw_pieces(loaded)
+            count = len(plans)
+            pieces = plans.pieces() if outputs.kept is not None else plans.drain()
+            for index, piece in enumerate(pieces):
+                for results in pusher.add(piece, last=index == count - 1):
+                    _record_opt_outs(results, journal)
+                    outputs.add(results, next(raw))
+            for results in pusher.finish():
+                _record_opt_outs(results, journal)
+                outputs.add(results, next(raw))
+            assert outputs.tally is not None  # a piece at least
+            journal.record("done", counts=dict(outputs.tally.statuses.iter_rows()))
     finally:
         target.close()
-    extra = {
-        "target": target.name,
-        "mode": settings.mode,
-        "requests_sent": target.client.requests_sent,
-    }
-    return _finish("sync", settings, loaded, results, started, planned, extra)
+    kept_plan = plans if outputs.kept is not None else None
+    return _finish("sync", settings, loaded, outputs, started, kept_plan, _extra(settings, target))

@@ -228,7 +228,8 @@ def main() -> None:
 @handle_errors
 def validate(**params: Any) -> None:
     """Read, validate, normalize and dedupe INPUT offline (exit 0 clean, 1 problems)."""
-    # The records go to the report and the summary: none are kept for later.
+    # The records go to the report and the summary: none are kept for later (the same
+    # for plan and sync).
     _run(functools.partial(api.validate, keep_results=False), params)
 
 
@@ -238,7 +239,7 @@ def validate(**params: Any) -> None:
 @handle_errors
 def plan(**params: Any) -> None:
     """Diff INPUT against the target's contacts and report what sync would do."""
-    _run(api.plan, params)
+    _run(functools.partial(api.plan, keep_results=False), params)
 
 
 @main.command(epilog=EPILOG_SYNC)
@@ -247,7 +248,7 @@ def plan(**params: Any) -> None:
 @handle_errors
 def sync(**params: Any) -> None:
     """Validate INPUT, diff it against the target and push the changes."""
-    _run(api.sync, params)
+    _run(functools.partial(api.sync, keep_results=False), params)
 
 
 @main.command(epilog="\b\nExample:\n  contact-sync targets")

@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline.errors import GuardError, UsageError
 from pipeline.targets.base import REMOTE_SCHEMA, Capabilities
+from pipeline.validate import number_key
 
 Mode = Literal["upsert", "create-only", "update-only", "mirror"]
 MODES: tuple[Mode, ...] = ("upsert", "create-only", "update-only", "mirror")
@@ -66,11 +67,28 @@ def plan_changes(
     mode: Mode = "upsert",
     max_deletes: DeleteLimit | None = None,
 ) -> pl.DataFrame:
-    """The plan frame (see the module docstring)."""
-    fields = [f for f in capabilities.fields if f in checked.columns]
-    remote = remote.select([c for c in REMOTE_SCHEMA]).unique(
+    """The plan frame (see the module docstring), of a file checked in one piece."""
+    remote = unique_remote(remote)
+    deletes = plan_deletes(remote, in_file_keys(checked), mode)
+    if max_deletes is not None and mode == "mirror":
+        guard_deletes(deletes, remote.height, max_deletes)
+    planned = plan_records(checked, remote, capabilities, mode)
+    return pl.concat([planned, deletes], how="diagonal_relaxed")
+
+
+def unique_remote(remote: pl.DataFrame) -> pl.DataFrame:
+    """The remote set as the diff uses it: canonical columns, one contact per number."""
+    return remote.select([c for c in REMOTE_SCHEMA]).unique(
         "e164", keep="first", maintain_order=True
     )
+
+
+def plan_records(
+    checked: pl.DataFrame, remote: pl.DataFrame, capabilities: Capabilities, mode: Mode
+) -> pl.DataFrame:
+    """The plan rows of these checked records (a piece of the file will do: the diff of a
+    record depends only on it and the remote set, ``unique_remote``)."""
+    fields = [f for f in capabilities.fields if f in checked.columns]
     joined = checked.join(
         remote.rename({c: f"{c}_remote" for c in remote.columns if c not in ("e164",)}),
         on="e164",
@@ -85,11 +103,12 @@ def plan_changes(
         pl.col("remote_id_remote").alias("remote_id")
     )
     planned = planned.with_columns(_skip_reason(mode, capabilities))
-    deletes = _deletes(checked, remote, mode)
-    if max_deletes is not None and mode == "mirror":
-        _guard_deletes(deletes, remote.height, max_deletes)
-    keep = [c for c in planned.columns if not c.endswith("_remote")]
-    return pl.concat([planned.select(keep), deletes], how="diagonal_relaxed")
+    return planned.select(c for c in planned.columns if not c.endswith("_remote"))
+
+
+def in_file_keys(checked: pl.DataFrame) -> pl.Series:
+    """The numbers of a checked file (or piece) as integers (``number_key``), each once."""
+    return checked.select(number_key()).drop_nulls().to_series().unique()
 
 
 def _merged_metadata() -> pl.Expr:
@@ -210,12 +229,14 @@ def _skip_reason(mode: Mode, caps: Capabilities) -> list[pl.Expr]:
     return [code.alias("error_code"), message.alias("error_message")]
 
 
-def _deletes(checked: pl.DataFrame, remote: pl.DataFrame, mode: Mode) -> pl.DataFrame:
-    """Mirror mode: remote contacts the file lacks (opted-out ones are kept)."""
+def plan_deletes(remote: pl.DataFrame, in_file: pl.Series, mode: Mode) -> pl.DataFrame:
+    """Mirror mode: remote contacts the file lacks (opted-out ones are kept).
+
+    ``remote`` is ``unique_remote``'s; ``in_file`` the file's numbers (``in_file_keys``).
+    """
     if mode != "mirror":
         return pl.DataFrame()
-    in_file = checked.filter(pl.col("e164").is_not_null())["e164"]
-    absent = remote.filter(~pl.col("e164").is_in(in_file.implode()))
+    absent = remote.filter(~number_key().is_in(in_file.implode()).fill_null(False))
     opted_out = pl.col("opted_out").fill_null(False)
     return absent.select(
         pl.lit(None, pl.Int64).alias("row"),
@@ -232,8 +253,9 @@ def _deletes(checked: pl.DataFrame, remote: pl.DataFrame, mode: Mode) -> pl.Data
     )
 
 
-def _guard_deletes(deletes: pl.DataFrame, remote_total: int, limit: DeleteLimit) -> None:
-    count = deletes.filter(pl.col("action") == "delete").height
+def guard_deletes(deletes: pl.DataFrame, remote_total: int, limit: DeleteLimit) -> None:
+    """Stop before anything is written when mirror mode would delete more than allowed."""
+    count = deletes.filter(pl.col("action") == "delete").height if deletes.height else 0
     allowed = limit.allowed(remote_total)
     if count > allowed:
         raise GuardError(

@@ -104,13 +104,16 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def record_plan(self, plan: pl.DataFrame) -> None:
-        """The run's plan, whole (``<key>.plan.parquet``), and its counts in the journal."""
+    def record_plan(self, plan: pl.DataFrame | pl.LazyFrame) -> None:
+        """The run's plan, whole (``<key>.plan.parquet``), and its counts in the journal.
+
+        A lazy plan (pieces spooled by a big run) is streamed to the file, not collected."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        plan.write_parquet(
-            self.path.with_name(self.path.name.replace(".journal.jsonl", ".plan.parquet"))
-        )
-        self.record("plan", counts=dict(plan.group_by("action").len().iter_rows()))
+        path = self.path.with_name(self.path.name.replace(".journal.jsonl", ".plan.parquet"))
+        lazy = plan.lazy()
+        lazy.sink_parquet(path)
+        counts = lazy.group_by("action").len().collect(engine="streaming")
+        self.record("plan", counts=dict(counts.iter_rows()))
 
     def record_step(self, step: str, results: pl.DataFrame) -> None:
         """What one step confirmed: the rows by status, with their remote ids."""

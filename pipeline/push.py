@@ -7,7 +7,9 @@ refused or that failed after retries is ``failed`` with its reason. Nothing is d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -27,30 +29,108 @@ def execute_plan(
     ``blind``: the remote set was not read, so creates may meet existing contacts.
     ``on_step``: told what each step confirmed (the journal records it).
     """
-    create = target.create_blind if blind else target.create
-    steps = [
-        ("create", create, plan.filter(pl.col("action") == "create")),
-        ("update", target.update, _field_updates(plan)),
-        ("delete", target.delete, plan.filter(pl.col("action") == "delete")),
-    ]
-    outcomes = []
-    for name, step, rows in steps:
-        outcomes.append(_run(step, rows))
-        if on_step is not None and rows.height:
-            on_step(name, outcomes[-1])
-    results = (
-        pl.concat([o for o in outcomes if o.height], how="vertical_relaxed")
-        if any(o.height for o in outcomes)
-        else _empty()
-    )
-    merged = _merge(plan, results)
-    opt_outs = _opt_outs(merged)
-    if opt_outs.height:
-        opted = _run(target.opt_out, opt_outs)
-        if on_step is not None:
-            on_step("opt_out", opted)
-        merged = _merge_opt_outs(merged, opted)
-    return merged
+    pusher = PlanPusher(target, blind=blind, on_step=on_step)
+    settled = list(pusher.add(plan, last=True))
+    return settled[0] if len(settled) == 1 else pl.concat(settled, how="diagonal_relaxed")
+
+
+@dataclass
+class _Pending:
+    """A plan piece whose writes are not all confirmed yet."""
+
+    plan: pl.DataFrame
+    #: its last input row (None: only remote contacts, e.g. mirror deletes)
+    last_row: int | None
+    outcomes: list[pl.DataFrame] = field(default_factory=list)
+
+
+class PlanPusher:
+    """Executes a plan handed over piece by piece, so that a big file's plan need not be
+    in memory at once; ``add`` gives back the results of each piece once it is settled,
+    in the order the pieces came.
+
+    Creates go in full batches: the remainder of a piece waits for the next one, so a
+    file takes ceil(creates / batch size) batch requests however it was cut into pieces
+    (a piece's results therefore come with the next piece's). Updates and deletes go
+    with their piece, and the opt-outs of a piece once its creates and updates landed.
+    """
+
+    def __init__(
+        self, target: Target, *, blind: bool = False, on_step: StepDone | None = None
+    ) -> None:
+        self.target = target
+        self.on_step = on_step
+        self._create = target.create_blind if blind else target.create
+        self._batch = target.chunk_size
+        self._carry: pl.DataFrame | None = None  # creates waiting for a full batch
+        self._pending: deque[_Pending] = deque()
+
+    def add(self, plan: pl.DataFrame, *, last: bool = False) -> Iterator[pl.DataFrame]:
+        """Send this piece's writes (``last``: and everything still waiting); yield the
+        results of every piece settled by them."""
+        rows = plan["row"].drop_nulls() if plan.height else pl.Series([], dtype=pl.Int64)
+        self._pending.append(_Pending(plan, rows.max() if rows.len() else None))  # type: ignore[arg-type]
+        creates = plan.filter(pl.col("action") == "create") if plan.height else plan
+        waiting = creates if self._carry is None else pl.concat([self._carry, creates])
+        ready = waiting.height if last else waiting.height - waiting.height % self._batch
+        self._carry = waiting.slice(ready) if ready < waiting.height else None
+        self._step("create", self._create, waiting.head(ready))
+        if plan.height:
+            self._step("update", self.target.update, _field_updates(plan))
+            self._step("delete", self.target.delete, plan.filter(pl.col("action") == "delete"))
+        yield from self._settled()
+
+    def finish(self) -> Iterator[pl.DataFrame]:
+        """Send what still waits; yield the results of the pieces not given back yet."""
+        if self._carry is not None:
+            waiting, self._carry = self._carry, None
+            self._step("create", self._create, waiting)
+        yield from self._settled()
+
+    def _step(self, name: str, step: object, rows: pl.DataFrame) -> None:
+        if rows.is_empty():
+            return
+        outcome = _run(step, rows)
+        if self.on_step is not None:
+            self.on_step(name, outcome)
+        numbered = outcome.filter(pl.col("row").is_not_null())
+        first = None
+        for pending in self._pending:
+            if pending.last_row is None:
+                continue
+            mine = pl.col("row") <= pending.last_row
+            if first is not None:
+                mine = mine & (pl.col("row") > first)
+            pending.outcomes.append(numbered.filter(mine))
+            first = pending.last_row
+        by_id = outcome.filter(pl.col("row").is_null())
+        if by_id.height:  # remote contacts (deletes) belong to the piece sent last
+            self._pending[-1].outcomes.append(by_id)
+
+    def _settled(self) -> Iterator[pl.DataFrame]:
+        while self._pending:
+            head = self._pending[0]
+            waiting = self._carry
+            if (
+                waiting is not None
+                and head.last_row is not None
+                and waiting["row"].min() <= head.last_row  # type: ignore[operator]
+            ):
+                return
+            self._pending.popleft()
+            yield self._results(head)
+
+    def _results(self, piece: _Pending) -> pl.DataFrame:
+        outcomes = [o for o in piece.outcomes if o.height]
+        results = pl.concat(outcomes, how="vertical_relaxed") if outcomes else _empty()
+        merged = _merge(piece.plan, results)
+        opt_outs = _opt_outs(merged)
+        if opt_outs.height:
+            opted = _run(self.target.opt_out, opt_outs)
+            if self.on_step is not None:
+                self.on_step("opt_out", opted)
+            merged = _merge_opt_outs(merged, opted)
+        return merged
 
 
 def _run(step: object, rows: pl.DataFrame) -> pl.DataFrame:
@@ -85,7 +165,8 @@ def _merge(plan: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
         ],
         how="vertical_relaxed",
     ).unique("_key", keep="last")
-    joined = plan.join(results, on="_key", how="left", suffix="_result", maintain_order="left")
+    results = results.rename({c: f"{c}_result" for c in results.columns if c != "_key"})
+    joined = plan.join(results, on="_key", how="left", maintain_order="left")
     default_status = pl.col("action").replace(_FINAL)
     return joined.with_columns(
         pl.coalesce(pl.col("status_result"), default_status).alias("status"),

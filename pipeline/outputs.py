@@ -1,0 +1,55 @@
+"""Where a run's per-row results go, piece by piece, as soon as a piece is settled.
+
+Every command hands its results over in pieces (the pieces of the file, in order, and
+then a sync's remote-only rows): each is counted for the summary (``Tally``), appended
+to the report and the rejects file, and kept for the Python API only when asked, in a
+``Spool``. So a run holds one piece of results at a time, however big the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.report import ReportWriter, Tally, write_rejects
+from pipeline.spool import Spool
+
+
+class RunOutputs:
+    """The report, the rejects file, the tally and (``keep``) the results of one run."""
+
+    def __init__(
+        self,
+        *,
+        report: Path | None,
+        rejects: Path | None,
+        headers: Sequence[str] = (),
+        keep: bool = False,
+    ) -> None:
+        self.report = ReportWriter(report) if report else None
+        self.rejects = rejects
+        self.headers = list(headers)
+        self.rejected = 0
+        self.tally: Tally | None = None
+        self.kept = Spool() if keep else None
+        self._rejects_started = False
+
+    def add(self, results: pl.DataFrame, raw: pl.DataFrame | None = None) -> None:
+        """One settled piece; ``raw``: its rows as read, for the rejects file."""
+        tally = Tally.of(results)
+        self.tally = tally if self.tally is None else self.tally + tally
+        if self.report is not None:
+            self.report.add(results)
+        if self.rejects is not None and raw is not None:
+            self.rejected += write_rejects(
+                raw, self.headers, results, self.rejects, append=self._rejects_started
+            )
+            self._rejects_started = True
+        if self.kept is not None:
+            self.kept.add(results)
+
+    def results(self) -> pl.LazyFrame | None:
+        """Every piece kept, in order (None when not kept)."""
+        return self.kept.scan() if self.kept is not None else None
