@@ -11,6 +11,7 @@ from typing import Any
 import phonenumbers
 import polars as pl
 
+from pipeline.sandbox.e164 import SLOW, plus_digits, plus_digits_e164
 from pipeline.sandbox.server import ApiError, Request
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,6 +32,8 @@ def prime_e164(values: list[Any], region: str = "US") -> None:
     """Normalize a bulk request's phones in one batch (pipeline.phones, which agrees with
     phonenumbers on every input), so that the per-item checks that follow are lookups."""
     texts = [v for v in values if isinstance(v, str) and v.strip()]
+    if region == "US":  # +digits are for plus_digits_e164 (see any_format_to_e164)
+        texts = [t for t in texts if not plus_digits(t)]
     if len(texts) < 50:
         return
     from pipeline.phones import normalize_phones
@@ -46,6 +49,10 @@ def any_format_to_e164(text: Any, region: str = "US") -> str | None:
     """What a lenient API does with a phone in any format: E.164, or None when invalid."""
     if not isinstance(text, str):
         return None
+    if region == "US":
+        fast = plus_digits_e164(text)
+        if fast is not SLOW:
+            return fast
     primed = _PRIMED.get((text, region), _NOT_PRIMED)
     if primed is not _NOT_PRIMED:
         return primed  # type: ignore[return-value]

@@ -196,6 +196,10 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return None  # the sandbox is quiet; URLs may carry a key
 
+        def parse_request(self) -> bool:
+            simple = _parse_simple_request(self)
+            return super().parse_request() if simple is None else simple
+
         def _serve(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -222,13 +226,21 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             self._reply(reply)
 
         def _reply(self, reply: Reply) -> None:
-            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+            payload = b"" if reply.body is None else _JSON.encode(reply.body).encode()
             self.send_response(reply.status)
             for key, value in reply.headers.items():
                 self.send_header(key, value)
             if payload:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            buffered = getattr(self, "_headers_buffer", None)
+            if self.request_version != "HTTP/0.9" and isinstance(buffered, list):
+                # what end_headers and a write of the body send, in one write (one send
+                # call and one segment, not two)
+                buffered.append(b"\r\n")
+                buffered.append(payload)
+                self.flush_headers()
+                return
             self.end_headers()
             self.wfile.write(payload)
 
@@ -237,7 +249,71 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     return _Handler
 
 
+#: a header line as the email parser behind http.client.parse_headers reads it without
+#: surprises: a name, a colon, blanks, a value of printable characters
+_SIMPLE_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([\t\x20-\x7e\xa0-\xff]*)")
+_SIMPLE_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
+
+
+def _parse_simple_request(handler: BaseHTTPRequestHandler) -> bool | None:
+    """``parse_request`` for a plain request (``METHOD /path HTTP/1.x``, simple header
+    lines all buffered already, no ``Expect``, no multipart or message body): the same
+    ``command``, ``path``, ``request_version``, ``close_connection`` and ``headers`` (an
+    ``HTTPMessage`` equal to what ``http.client.parse_headers`` builds), without going
+    through the email parser, which costs more than the rest of a list page request.
+    None (nothing read) for anything else: the standard library handles it."""
+    raw: bytes = getattr(handler, "raw_requestline", b"")
+    requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+    words = requestline.split()
+    if len(words) != 3 or words[2] not in _SIMPLE_VERSIONS or words[1].startswith("//"):
+        return None
+    rfile = handler.rfile
+    peek = getattr(rfile, "peek", None)
+    if peek is None:
+        return None
+    buffered: bytes = peek(1)
+    if buffered.startswith(b"\r\n"):
+        lines: list[str] = []
+        size = 2
+    else:
+        end = buffered.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        lines = str(buffered[:end], "iso-8859-1").split("\r\n")
+        size = end + 4
+    if len(lines) >= 100:  # http.client's limit on header lines
+        return None
+    headers = handler.MessageClass()
+    for line in lines:
+        found = _SIMPLE_HEADER.fullmatch(line)
+        if found is None:
+            return None
+        headers.set_raw(found[1], found[2])
+    if "expect" in headers:  # (case-insensitive)
+        return None
+    if headers.get_content_maintype() in ("multipart", "message"):
+        return None
+    headers.set_payload("")
+    rfile.read(size)
+    handler.requestline = requestline
+    handler.request_version = words[2]
+    handler.close_connection = not (
+        words[2] == "HTTP/1.1" and handler.protocol_version >= "HTTP/1.1"
+    )
+    handler.command, handler.path = words[0], words[1]
+    handler.headers = headers
+    conntype = headers.get("Connection", "").lower()
+    if conntype == "close":
+        handler.close_connection = True
+    elif conntype == "keep-alive" and handler.protocol_version >= "HTTP/1.1":
+        handler.close_connection = False
+    return True
+
+
 _MALFORMED = object()
+#: json.dumps's encoder, without the check for circular references (a reply body is
+#: built from decoded JSON and stored records, never circular): the same bytes
+_JSON = json.JSONEncoder(check_circular=False)
 
 
 def _items(body: Any) -> int:
