@@ -39,6 +39,7 @@ from pipeline.validate import check_contacts, contact_phones, kept_numbers, numb
 # sync when they run: validate, which never leaves the machine, starts without it.
 if TYPE_CHECKING:
     from pipeline.journal import Journal
+    from pipeline.remote import RemoteRead
     from pipeline.targets.base import Target
 
 _PLAN_STATUS = {
@@ -334,18 +335,33 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
     return cls(target_settings, progress)
 
 
-def _remote_set(settings: Settings, target: Target, loaded: _Loaded) -> pl.DataFrame:
-    from pipeline.targets.base import REMOTE_SCHEMA
+def _remote_read(settings: Settings, target: Target) -> RemoteRead | None:
+    """Check what settings alone can tell about the diff, then start reading a listing
+    target's contacts (None: the target cannot list, or --skip-remote-read)."""
+    from pipeline.diff import DeleteLimit, require_mode
+    from pipeline.remote import RemoteRead
 
+    require_mode(settings.mode, target.capabilities, target.name)
+    DeleteLimit.parse(settings.max_deletes)
     if settings.skip_remote_read:
         if settings.mode != "create-only":
             raise UsageError(
                 "--skip-remote-read goes with --mode create-only: without the remote set nothing can be diffed"
             )
+        return None
+    return RemoteRead(target) if target.capabilities.can_list else None
+
+
+def _remote_set(
+    settings: Settings, target: Target, loaded: _Loaded, read: RemoteRead | None
+) -> pl.DataFrame:
+    from pipeline.targets.base import REMOTE_SCHEMA
+
+    if settings.skip_remote_read:
         return pl.DataFrame(schema=REMOTE_SCHEMA)
-    if target.capabilities.can_list:
+    if read is not None:
         try:
-            return target.fetch_remote()
+            return read.result()
         except AuthError as exc:
             if exc.status == 403:
                 raise AuthError(
@@ -387,7 +403,7 @@ def _journal(settings: Settings, target: Target) -> Journal:
     return Journal(Path(settings.state_dir), state_key(target.name, target.settings.base_url))
 
 
-def _planned(settings: Settings, target: Target, loaded: _Loaded) -> Spool:
+def _planned(settings: Settings, target: Target, loaded: _Loaded, read: RemoteRead | None) -> Spool:
     """The plan, piece by piece (the file's pieces in order, then mirror mode's deletes).
 
     Both guards run first, on the whole file: nothing is planned, nor sent, when the file
@@ -407,7 +423,7 @@ def _planned(settings: Settings, target: Target, loaded: _Loaded) -> Spool:
     assert loaded.pieces is not None and loaded.numbers is not None  # plan and sync keep them
     _guard_invalid(settings, loaded.tally)
     limit = DeleteLimit.parse(settings.max_deletes)
-    remote = _remote_set(settings, target, loaded)
+    remote = _remote_set(settings, target, loaded, read)
     remote = unique_remote(_with_journaled_opt_outs(remote, target, _journal(settings, target)))
     deletes = plan_deletes(remote, loaded.numbers, mode)
     if mode == "mirror":
@@ -449,10 +465,15 @@ def plan(
     """
     started = time.monotonic()
     progress = progress or NullProgress()
-    loaded = _load(settings, progress)
     target = open_target(settings, progress)
     try:
-        plans = _planned(settings, target, loaded)
+        read = _remote_read(settings, target)  # while the file is checked
+        try:
+            loaded = _load(settings, progress)
+            plans = _planned(settings, target, loaded, read)
+        finally:
+            if read is not None:
+                read.close()
     finally:
         target.close()
     outputs = _outputs(settings, keep_results, loaded.table.headers)
@@ -477,14 +498,21 @@ def sync(
 
     started = time.monotonic()
     progress = progress or NullProgress()
-    loaded = _load(settings, progress)
     target = open_target(settings, progress)
     key = state_key(target.name, target.settings.base_url)
     state_dir = Path(settings.state_dir)
-    outputs = _outputs(settings, keep_results, loaded.table.headers)
     try:
+        # The lock first: the remote set read while the file is checked is one no other
+        # run of this tool is changing.
         with RunLock(state_dir, key):
-            plans = _planned(settings, target, loaded)
+            read = _remote_read(settings, target)
+            try:
+                loaded = _load(settings, progress)
+                plans = _planned(settings, target, loaded, read)
+            finally:
+                if read is not None:
+                    read.close()
+            outputs = _outputs(settings, keep_results, loaded.table.headers)
             journal = Journal(state_dir, key)
             journal.record_plan(plans.scan())
             pusher = PlanPusher(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -131,6 +132,7 @@ class Target(ABC):
         bulk = _bulk_limit(settings.rate_limit, caps.bulk_rate_limit)
         limiters = {"default": RateLimiter(per_minute or None), "bulk": RateLimiter(bulk or None)}
         self.concurrency = settings.concurrency or caps.default_concurrency
+        self._stopped = threading.Event()
         self.client = ApiClient(
             base_url=settings.base_url,
             key=settings.api_key,
@@ -144,6 +146,14 @@ class Target(ABC):
 
     def close(self) -> None:
         self.client.close()
+
+    def stop(self) -> None:
+        """Let no request of ``stream`` begin any more (they raise ``Stopped``): for a read
+        started ahead that the run no longer wants. ``resume`` undoes it."""
+        self._stopped.set()
+
+    def resume(self) -> None:
+        self._stopped.clear()
 
     @property
     def chunk_size(self) -> int:
@@ -203,9 +213,15 @@ class Target(ABC):
         caller can fold results away instead of holding them all."""
         work = list(items)
         bar = self.progress.bar(label, len(work), "req")
+
+        def unless_stopped(item: T) -> R:
+            if self._stopped.is_set():
+                raise Stopped(f"{self.name}: {label} stopped")
+            return fn(item)
+
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-                for result in pool.map(fn, work):
+                for result in pool.map(unless_stopped, work):
                     bar.update(1)
                     yield result
         finally:
@@ -229,6 +245,10 @@ class Target(ABC):
         for records in self.stream(fetch, keys, label):
             frames.add(records)
         return frames.frame()
+
+
+class Stopped(Exception):
+    """A request of ``Target.stream`` not sent because the target was ``stop``ped."""
 
 
 def _bulk_limit(requested: float | None, documented: float | None) -> float | None:
