@@ -27,7 +27,8 @@ DEFAULT_REGION = "US"
 T = TypeVar("T")
 R = TypeVar("R")
 
-_TYPES = (
+#: every number type phonenumbers has example numbers of
+NUMBER_TYPES = (
     PhoneNumberType.FIXED_LINE,
     PhoneNumberType.MOBILE,
     PhoneNumberType.TOLL_FREE,
@@ -72,7 +73,7 @@ def _dial_prefix(meta: PhoneMetadata) -> str:
 
 def _examples(region: str) -> tuple[str, ...]:
     found = []
-    for kind in _TYPES:
+    for kind in NUMBER_TYPES:
         number = phonenumbers.example_number_for_type(region, kind)
         if number is not None:
             found.append(phonenumbers.national_significant_number(number))

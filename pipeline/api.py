@@ -439,6 +439,17 @@ def _planned(settings: Settings, target: Target, loaded: _Loaded, read: RemoteRe
     return plans
 
 
+def _load_and_plan(settings: Settings, target: Target, progress: Progress) -> tuple[_Loaded, Spool]:
+    """Check the file while the remote set is read (``_remote_read``), then plan."""
+    read = _remote_read(settings, target)
+    try:
+        loaded = _load(settings, progress)
+        return loaded, _planned(settings, target, loaded, read)
+    finally:
+        if read is not None:
+            read.close()
+
+
 def _raw_pieces(loaded: _Loaded) -> Iterator[pl.DataFrame | None]:
     """The raw rows of each piece of the file when kept (for the rejects), then None."""
     if loaded.raw is not None:
@@ -467,13 +478,7 @@ def plan(
     progress = progress or NullProgress()
     target = open_target(settings, progress)
     try:
-        read = _remote_read(settings, target)  # while the file is checked
-        try:
-            loaded = _load(settings, progress)
-            plans = _planned(settings, target, loaded, read)
-        finally:
-            if read is not None:
-                read.close()
+        loaded, plans = _load_and_plan(settings, target, progress)
     finally:
         target.close()
     outputs = _outputs(settings, keep_results, loaded.table.headers)
@@ -505,13 +510,7 @@ def sync(
         # The lock first: the remote set read while the file is checked is one no other
         # run of this tool is changing.
         with RunLock(state_dir, key):
-            read = _remote_read(settings, target)
-            try:
-                loaded = _load(settings, progress)
-                plans = _planned(settings, target, loaded, read)
-            finally:
-                if read is not None:
-                    read.close()
+            loaded, plans = _load_and_plan(settings, target, progress)
             outputs = _outputs(settings, keep_results, loaded.table.headers)
             journal = Journal(state_dir, key)
             journal.record_plan(plans.scan())

@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler
 
 import phonenumbers
 import pytest
-from phonenumbers import PhoneNumberType
 from phonenumbers.phonemetadata import PhoneMetadata
 
+from bench.phones import NUMBER_TYPES
 from pipeline.sandbox.common import any_format_to_e164
 from pipeline.sandbox.e164 import SLOW, plus_digits_e164
 from pipeline.sandbox.server import _parse_simple_request
@@ -31,20 +31,6 @@ def _reference(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_TYPES = (
-    PhoneNumberType.FIXED_LINE,
-    PhoneNumberType.MOBILE,
-    PhoneNumberType.TOLL_FREE,
-    PhoneNumberType.PREMIUM_RATE,
-    PhoneNumberType.SHARED_COST,
-    PhoneNumberType.VOIP,
-    PhoneNumberType.PERSONAL_NUMBER,
-    PhoneNumberType.PAGER,
-    PhoneNumberType.UAN,
-    PhoneNumberType.VOICEMAIL,
-)
-
-
 def _texts(seed: int, randoms: int) -> list[str]:
     """Example numbers of every region and type (with national prefixes put in, digits
     dropped, added and changed), and random ``+digits`` of every length."""
@@ -54,7 +40,7 @@ def _texts(seed: int, randoms: int) -> list[str]:
         for region in regions:
             md = PhoneMetadata.metadata_for_region_or_calling_code(cc, region)
             prefixes = {"", "0", "8", "1", (md.national_prefix or "") if md else ""}
-            for kind in _TYPES:
+            for kind in NUMBER_TYPES:
                 if region == "001":
                     example = phonenumbers.example_number_for_non_geo_entity(cc)
                 else:
