@@ -16,6 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.errors import AbortError
+
 #: what a spool keeps in memory before it writes pieces to disk
 DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
 
@@ -38,10 +40,19 @@ class Spool:
             self._in_memory += size
             self._pieces.append(frame)
             return
-        if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="contact-sync-")
-        path = Path(self._dir.name) / f"{len(self._pieces):06d}.arrow"
-        frame.write_ipc(path, compression="uncompressed")
+        try:
+            if self._dir is None:
+                self._dir = tempfile.TemporaryDirectory(prefix="contact-sync-")
+            path = Path(self._dir.name) / f"{len(self._pieces):06d}.arrow"
+            frame.write_ipc(path, compression="uncompressed")
+        except OSError as exc:
+            where = self._dir.name if self._dir is not None else tempfile.gettempdir()
+            raise AbortError(
+                f"could not park a piece of the run on disk in {where} ({exc}); the run "
+                "stopped there, and a rerun continues safely. Free some space there, or point "
+                "TMPDIR at a disk with room: a big file's plan or sync needs a few times the "
+                "CSV file's size."
+            ) from exc
         self._pieces.append(path)
 
     def on_disk(self) -> int:

@@ -5,6 +5,7 @@ contacts, and a batch request per full batch of creates (not one more per piece)
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from pipeline import api, spool
 from pipeline.config import Settings
-from pipeline.errors import GuardError
+from pipeline.errors import AbortError, GuardError
 from pipeline.read import read_chunks
 from pipeline.sandbox import RunningSandbox, Store
 from tests.conftest import API_KEY
@@ -194,3 +195,24 @@ def test_a_spool_past_its_budget_gives_back_what_it_was_given(tmp_path: Path) ->
     assert all(a.equals(b) for a, b in zip(drained, frames, strict=True))
     assert len(parked) == 0
     parked.close()
+
+
+def test_no_room_for_the_spool_stops_the_run_with_a_clear_error_before_anything_is_sent(
+    sandbox_factory: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CONTACT_SYNC_API_KEY", API_KEY)
+    source = _csv(tmp_path / "in.csv")
+    arnis = _arnis(sandbox_factory)
+    before = _contacts(arnis)
+    not_a_directory = tmp_path / "tmp-is-a-file"
+    not_a_directory.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_directory))
+    settings = _in_pieces(_settings(source, arnis, tmp_path / "out"), monkeypatch)
+    with pytest.raises(AbortError, match="could not park a piece of the run on disk") as caught:
+        api.sync(settings)
+    assert caught.value.exit_code == 3
+    assert "TMPDIR" in str(caught.value)
+    assert _contacts(arnis) == before
+    assert not any(r.method != "GET" for r in arnis.store.requests)
