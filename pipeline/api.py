@@ -105,8 +105,6 @@ class _Loaded:
     mapping: ColumnMapping
     #: what the summary counts of the checked records
     tally: Tally
-    #: validate: where its results went, piece by piece
-    outputs: RunOutputs | None = None
     #: plan, sync: the checked pieces, for the diff
     pieces: Spool | None = None
     #: plan, sync with a rejects file: the raw rows of each piece
@@ -199,7 +197,7 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
     )
     if outputs is not None:
         assert outputs.tally is not None  # a piece at least
-        return _Loaded(whole, mapping, outputs.tally, outputs=outputs)
+        return _Loaded(whole, mapping, outputs.tally)
     assert tally is not None
     numbers = pl.concat([kept["e164_key"], *others]).drop_nulls()
     return _Loaded(whole, mapping, tally, pieces=pieces, raw=raw, numbers=numbers)

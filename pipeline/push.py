@@ -21,19 +21,6 @@ StepDone = Callable[[str, pl.DataFrame], None]
 _FINAL = {"create": "created", "update": "updated", "delete": "deleted", "skip": "skipped"}
 
 
-def execute_plan(
-    plan: pl.DataFrame, target: Target, *, blind: bool = False, on_step: StepDone | None = None
-) -> pl.DataFrame:
-    """Send the plan's writes; return the plan with ``status``, ``remote_id`` and errors.
-
-    ``blind``: the remote set was not read, so creates may meet existing contacts.
-    ``on_step``: told what each step confirmed (the journal records it).
-    """
-    pusher = PlanPusher(target, blind=blind, on_step=on_step)
-    settled = list(pusher.add(plan, last=True))
-    return settled[0] if len(settled) == 1 else pl.concat(settled, how="diagonal_relaxed")
-
-
 @dataclass
 class _Pending:
     """A plan piece whose writes are not all confirmed yet."""

@@ -82,7 +82,6 @@ class Spool:
                 frame = pl.read_ipc(piece)
                 piece.unlink(missing_ok=True)
                 yield frame
-            del piece
 
     def close(self) -> None:
         self._pieces = []

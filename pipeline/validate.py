@@ -84,13 +84,17 @@ def kept_numbers(checked: pl.DataFrame) -> pl.DataFrame:
 def number_key(column: str = "e164") -> pl.Expr:
     """An E.164 number as an integer (its digits: at most 15), null for anything else:
     what the numbers of a big file are kept as, at 8 bytes each."""
-    text = pl.col(column)
-    key = text.str.slice(1).cast(pl.Int64, strict=False)
-    return pl.when(text.str.contains(r"^\+[1-9][0-9]{0,17}$")).then(key).alias("number_key")
+    is_e164 = pl.col(column).str.contains(r"^\+[1-9][0-9]{0,17}$")
+    return pl.when(is_e164).then(_digits(column)).alias("number_key")
 
 
 def _e164_key() -> pl.Expr:
-    return pl.col("e164").str.slice(1).cast(pl.Int64, strict=False).alias("e164_key")
+    """``number_key`` of a checked record's ``e164``, which is E.164 or null already."""
+    return _digits("e164").alias("e164_key")
+
+
+def _digits(column: str) -> pl.Expr:
+    return pl.col(column).str.slice(1).cast(pl.Int64, strict=False)
 
 
 def _clean_fields(frame: pl.DataFrame) -> pl.DataFrame:

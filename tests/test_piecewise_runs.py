@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,29 @@ def _contacts(sandbox: RunningSandbox) -> list[tuple[Any, ...]]:
     )
 
 
+@dataclass
+class Scene:
+    source: Path
+    arnis: RunningSandbox
+    before: list[tuple[Any, ...]]
+
+    def nothing_written(self) -> bool:
+        unchanged = _contacts(self.arnis) == self.before
+        return unchanged and all(r.method == "GET" for r in self.arnis.store.requests)
+
+
+@pytest.fixture
+def scene(
+    sandbox_factory: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Scene:
+    """The test file, and an arnis sandbox holding REMOTE, as it was before the run."""
+    monkeypatch.setenv("CONTACT_SYNC_API_KEY", API_KEY)
+    arnis = _arnis(sandbox_factory)
+    return Scene(_csv(tmp_path / "in.csv"), arnis, _contacts(arnis))
+
+
 def _in_pieces(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """About six rows a piece, and every spooled piece written to disk."""
     monkeypatch.setattr(spool, "DEFAULT_BUDGET_BYTES", 0)
@@ -140,13 +163,9 @@ def test_sync_in_pieces_does_what_one_piece_does(
 
 
 def test_plan_in_pieces_reports_what_one_piece_does(
-    sandbox_factory: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    scene: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CONTACT_SYNC_API_KEY", API_KEY)
-    source = _csv(tmp_path / "in.csv")
-    arnis = _arnis(sandbox_factory)
+    source, arnis = scene.source, scene.arnis
     mirror = {"mode": "mirror", "max_deletes": "2"}
     whole = api.plan(_settings(source, arnis, tmp_path / "whole", **mirror))
     pieced = _in_pieces(_settings(source, arnis, tmp_path / "pieces", **mirror), monkeypatch)
@@ -157,18 +176,13 @@ def test_plan_in_pieces_reports_what_one_piece_does(
     assert pieces.plan is None  # not kept: only reported
     actions = whole.results.filter(pl.col("row").is_null())["action"].to_list()
     assert sorted(actions) == ["delete", "delete", "skip"]
-    assert len(REMOTE) == len(arnis.store.contacts)  # a plan writes nothing
+    assert scene.nothing_written()  # a plan writes nothing
 
 
 def test_the_guards_see_the_whole_file_before_anything_is_sent(
-    sandbox_factory: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    scene: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CONTACT_SYNC_API_KEY", API_KEY)
-    source = _csv(tmp_path / "in.csv")
-    arnis = _arnis(sandbox_factory)
-    before = _contacts(arnis)
+    source, arnis = scene.source, scene.arnis
     # 2 deletes (a third remote contact is opted out, so kept) against a limit of 1
     deletes = _in_pieces(
         _settings(source, arnis, tmp_path / "d", mode="mirror", max_deletes="1"), monkeypatch
@@ -179,8 +193,7 @@ def test_the_guards_see_the_whole_file_before_anything_is_sent(
     invalid = _in_pieces(_settings(source, arnis, tmp_path / "i", max_invalid="10%"), monkeypatch)
     with pytest.raises(GuardError, match="6 of 46 records are invalid"):
         api.sync(invalid)
-    assert _contacts(arnis) == before
-    assert not any(r.method != "GET" for r in arnis.store.requests)
+    assert scene.nothing_written()
 
 
 def test_a_spool_past_its_budget_gives_back_what_it_was_given(tmp_path: Path) -> None:
@@ -198,21 +211,14 @@ def test_a_spool_past_its_budget_gives_back_what_it_was_given(tmp_path: Path) ->
 
 
 def test_no_room_for_the_spool_stops_the_run_with_a_clear_error_before_anything_is_sent(
-    sandbox_factory: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    scene: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CONTACT_SYNC_API_KEY", API_KEY)
-    source = _csv(tmp_path / "in.csv")
-    arnis = _arnis(sandbox_factory)
-    before = _contacts(arnis)
     not_a_directory = tmp_path / "tmp-is-a-file"
     not_a_directory.write_text("")
     monkeypatch.setattr(tempfile, "tempdir", str(not_a_directory))
-    settings = _in_pieces(_settings(source, arnis, tmp_path / "out"), monkeypatch)
+    settings = _in_pieces(_settings(scene.source, scene.arnis, tmp_path / "out"), monkeypatch)
     with pytest.raises(AbortError, match="could not park a piece of the run on disk") as caught:
         api.sync(settings)
     assert caught.value.exit_code == 3
     assert "TMPDIR" in str(caught.value)
-    assert _contacts(arnis) == before
-    assert not any(r.method != "GET" for r in arnis.store.requests)
+    assert scene.nothing_written()
