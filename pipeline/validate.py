@@ -40,13 +40,37 @@ def check_contacts(
     phones: pl.DataFrame | None = None,
     wanted: Collection[str] | None = None,
 ) -> pl.DataFrame:
-    """The checked frame for a contact frame (see the module docstring).
+    """The checked frame for a contact frame (see the module docstring):
+    :func:`check_records`, then :func:`mark_duplicates`.
 
     ``kept_before`` (see :func:`kept_numbers`) holds the numbers kept from earlier pieces
     of the same file: a valid row with one of them is a duplicate of that earlier row.
-    ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already
-    (in another thread, while an earlier piece was being checked). ``wanted`` names the
-    only columns the caller will use: the typed fields it leaves out are not worked out.
+    """
+    checked = check_records(
+        contacts,
+        default_region=default_region,
+        read_errors=read_errors,
+        phones=phones,
+        wanted=wanted,
+    )
+    return mark_duplicates(checked, kept_before)
+
+
+def check_records(
+    contacts: pl.DataFrame,
+    *,
+    default_region: str = "US",
+    read_errors: pl.DataFrame | None = None,
+    phones: pl.DataFrame | None = None,
+    wanted: Collection[str] | None = None,
+) -> pl.DataFrame:
+    """The part of the check each record passes alone: phones, fields, problems, typed
+    fields; ``status`` is ``valid`` or ``invalid`` (duplicates are :func:`mark_duplicates`').
+
+    Order-free, so the pieces of a big file are checked ahead, in threads.
+    ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already.
+    ``wanted`` names the only columns the caller will use: the typed fields it leaves out
+    are not worked out.
     """
     if phones is None:
         phones = contact_phones(contacts, default_region)
@@ -58,11 +82,7 @@ def check_contacts(
             schema_problems(frame),
         ]
     )
-    return (
-        frame.pipe(_attach_problems, problems)
-        .pipe(_mark_duplicates, kept_before)
-        .pipe(_finish_fields, wanted)
-    )
+    return frame.pipe(_attach_problems, problems).pipe(_finish_fields, wanted)
 
 
 def contact_phones(contacts: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
@@ -179,8 +199,9 @@ def _attach_problems(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFram
     )
 
 
-def _mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Among valid rows, the first of each E.164 wins; later ones are duplicates of it."""
+def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Among valid rows, the first of each E.164 wins; later ones are duplicates of it
+    (of the earlier piece's row, with ``kept_before``)."""
     valid = pl.col("status") == "valid"
     first_valid_row = pl.when(valid).then(pl.col("row")).min().over("e164")
     joined = frame.with_columns(first_valid_row.alias("first_row"))
