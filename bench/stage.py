@@ -19,7 +19,7 @@ import polars as pl
 from pipeline.config import Settings
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.validate import check_contacts, mark_duplicates, schema_problems
+from pipeline.validate import check_contacts, first_valid_rows, mark_duplicates, schema_problems
 
 
 def _contacts(csv: str) -> pl.DataFrame:
@@ -63,7 +63,7 @@ def stage_dedupe(csv: str) -> dict[str, Any]:
         .otherwise(pl.col("status"))
         .alias("status")
     )
-    seconds, deduped = _timed(lambda: mark_duplicates(undone))
+    seconds, deduped = _timed(lambda: mark_duplicates(first_valid_rows(undone)))
     return {
         "seconds": seconds,
         "rows": checked.height,

@@ -82,7 +82,9 @@ def check_records(
             schema_problems(frame),
         ]
     )
-    return frame.pipe(_attach_problems, problems).pipe(_finish_fields, wanted)
+    return (
+        frame.pipe(_attach_problems, problems).pipe(_finish_fields, wanted).pipe(first_valid_rows)
+    )
 
 
 def contact_phones(contacts: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
@@ -201,17 +203,17 @@ def _attach_problems(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFram
 
 def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None) -> pl.DataFrame:
     """Among valid rows, the first of each E.164 wins; later ones are duplicates of it
-    (of the earlier piece's row, with ``kept_before``)."""
-    valid = pl.col("status") == "valid"
-    first_valid_row = pl.when(valid).then(pl.col("row")).min().over("e164")
-    joined = frame.with_columns(first_valid_row.alias("first_row"))
+    (of the earlier piece's row, with ``kept_before``).
+
+    ``frame`` is :func:`check_records`' output: its ``first_row`` column names the first
+    valid row of each number within the piece already (the order-free part)."""
+    joined = frame
     if kept_before is not None and kept_before.height:
         earlier = kept_before.rename({"first_row": "_earlier"})
         joined = (
-            joined.with_columns(_e164_key())
-            .join(earlier, on="e164_key", how="left", maintain_order="left")
+            joined.join(earlier, on="e164_key", how="left", maintain_order="left")
             .with_columns(pl.coalesce("_earlier", "first_row").alias("first_row"))
-            .drop("e164_key", "_earlier")
+            .drop("_earlier")
         )
     is_dup = (pl.col("status") == "valid") & (pl.col("row") != pl.col("first_row"))
     return joined.with_columns(
@@ -228,7 +230,17 @@ def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None
         )
         .otherwise(pl.col("error_message"))
         .alias("error_message"),
-    ).drop("first_row")
+    ).drop("first_row", "e164_key")
+
+
+def first_valid_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``e164_key`` and ``first_row``: the first valid row of the piece with the same
+    number, for :func:`mark_duplicates`."""
+    valid = pl.col("status") == "valid"
+    key = pl.when(valid).then(_e164_key())
+    return frame.with_columns(key).with_columns(
+        pl.when(valid).then(pl.col("row")).min().over("e164_key").alias("first_row")
+    )
 
 
 def _finish_fields(frame: pl.DataFrame, wanted: Collection[str] | None = None) -> pl.DataFrame:
