@@ -333,7 +333,8 @@ class _FastPath:
     def __init__(self, client: httpx.Client, transport: httpx.BaseTransport) -> None:
         base = client.base_url
         self._base_ref = base._uri_reference
-        self._base_path = base._uri_reference.path  # ends with "/" (httpx enforces it)
+        # ends with "/" (httpx enforces it), or is empty (no path: httpx merges onto "/")
+        self._base_path = base._uri_reference.path or "/"
         self._transport = transport
         self._timeout = client.timeout.as_dict()
         host = [(b"Host", base.netloc)]

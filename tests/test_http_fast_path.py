@@ -125,6 +125,9 @@ def test_the_wire_bytes_are_those_httpx_client_sends(
     url = recorder.url + base
     reference = _plain_httpx(url, auth)
     api = _api(url, auth)
+    # The fast path is on with the httpx this project pins (else this test would compare
+    # httpx with itself, and an httpx upgrade could take the slow path unnoticed).
+    assert api._fast is not None
     try:
         for method, path, params, content in CASES:
             headers = {"Content-Type": "application/json"} if content is not None else None
