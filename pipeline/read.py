@@ -187,12 +187,28 @@ def read_chunks(
     UTF-16 input, whose line ends are two bytes, is read whole.
     """
     name = _describe(source)
+    size = _size(source)
     with _open_binary(source, name) as stream:
-        bar = progress.bar("read", total=_size(source), unit="B")
+        bar = progress.bar("read", total=size, unit="B")
+        if size is not None and not isinstance(stream, gzip.GzipFile):
+            block_bytes = even_block(size, block_bytes)
         try:
             yield from _pieces(stream, name, block_bytes, bar.update)
         finally:
             bar.close()
+
+
+def even_block(size: int, block_bytes: int) -> int:
+    """The block for a file of ``size`` bytes that cuts it into pieces of one size, as
+    near ``block_bytes`` as whole pieces allow.
+
+    A file is read a block ahead and its last piece is the rest (one block to two), so
+    with plain blocks the last piece is the largest: 305k, 301k and 394k rows for 1M
+    contacts in 16 MB blocks, and the threads checking the others wait for it.
+    """
+    block = max(1, block_bytes)
+    pieces = max(1, round(size / block))
+    return -(-size // pieces)  # ceil: the rest after pieces - 1 blocks is one block or less
 
 
 def _pieces(
@@ -211,21 +227,29 @@ def _pieces(
     held: RawTable | None = None
     rows = 0
     while True:
-        final = len(more) < block
+        final = len(more) < block  # nothing left to read beyond buffer and more
+        if final:
+            buffer, more = buffer + more, b""
         # The first piece holds the whole sample the delimiter is sniffed from.
         least = 0 if first else 4 * _SAMPLE_CHARS
-        cut = len(buffer) + len(more) if final else _record_end(buffer, least)
-        if cut is None:  # no record ends in the buffer: a record longer than a block
-            buffer += more
-            more = _read_block(stream, block, name)
-            continue
-        data = (buffer + more) if final else buffer[:cut]
+        if final and len(buffer) <= block + block // 4:
+            cut = None  # the rest is the last piece
+        elif final:  # more than a piece is left: cut about a block off it (see even_block)
+            cut = _record_end(buffer[:block], least) or _record_end(buffer, least)
+        else:
+            cut = _record_end(buffer, least)
+            if cut is None:  # no record ends in the buffer: a record longer than a block
+                buffer += more
+                more = _read_block(stream, block, name)
+                continue
+        last = cut is None
+        data = buffer if cut is None else buffer[:cut]
         piece = _read_after(first, data, name, encoding)
-        if piece.table.parser == "python" and not final:
+        if piece.table.parser == "python" and not last:
             # A stray quote or a bare CR: the cut may be inside a record. Read the rest whole.
-            data += buffer[cut:] + more + _read_block(stream, -1, name)
+            data = buffer + more + _read_block(stream, -1, name)
             piece = _read_after(first, data, name, encoding)
-            final = True
+            last = True
         first = first or piece
         if encoding is None and not data.isascii():
             encoding = piece.table.encoding
@@ -235,7 +259,7 @@ def _pieces(
         # A footer is found in the last records of the file: the last few records of a
         # piece wait for the next piece, and the footer rule runs on the last one.
         table = _joined(held, table) if held is not None else table
-        if final:
+        if last:
             yield _without_footer(table)
             return
         held = _slice(table, table.frame.height - _FOOTER_ROWS)

@@ -80,6 +80,21 @@ def test_a_small_file_is_one_piece(tmp_path: Path) -> None:
     assert len(list(read_chunks(path))) == 1
 
 
+def test_a_file_of_known_size_is_cut_into_pieces_of_one_size(tmp_path: Path) -> None:
+    """Read a block ahead, the last piece would be the rest (one block to two): 2.4 blocks
+    of records would be two pieces, the second twice the first. Cut evenly they are one
+    size, give or take a record and the few records a piece holds back for the next one
+    (the footer rule: read._FOOTER_ROWS)."""
+    record = b"+14155550100,Ann Example,ann@example.com\n"  # 41 bytes
+    slack = 2 + 2 * read._FOOTER_ROWS
+    data = b"phone,name,email\n" + record * 2400
+    path = write(tmp_path, data)
+    for block, count in ((41_000, 2), (4_100, 24)):  # 2.4 and 24 blocks
+        heights = [p.frame.height for p in assert_same_as_whole(path, block)]
+        assert len(heights) == count
+        assert max(heights) - min(heights) <= slack, heights
+
+
 def test_rows_are_numbered_across_pieces(tmp_path: Path) -> None:
     body = "".join(f"+1415555{i:04d},name {i}\n" for i in range(1, 501))
     path = write(tmp_path, ("phone,name\n" + body).encode())
