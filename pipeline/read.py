@@ -178,9 +178,10 @@ def read_chunks(
     """``source`` as consecutive :class:`RawTable` pieces of whole records.
 
     Rows are numbered across the pieces, exactly as :func:`read_table` numbers them, and
-    every piece has the same headers. A file no bigger than ``block_bytes`` is one piece.
-    A bigger one is cut after a line end where the quotes seen so far pair up, which is
-    a record boundary whenever every quote opens or closes a whole cell. The pieces are
+    every piece has the same headers. Pieces are about ``block_bytes`` (a file of known
+    size is cut into pieces of one size: :func:`even_block`), and a file no bigger than
+    a piece is one piece. Each is cut after a line end where the quotes seen so far pair
+    up, a record boundary whenever every quote opens or closes a whole cell. The pieces are
     read with the first piece's delimiter and encoding; only the last may hold a report
     footer. When a piece needs the csv module (a stray quote, bare CR line ends), its
     cut cannot be trusted: the rest of the input from that piece on is read as one piece.
