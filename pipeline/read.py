@@ -236,7 +236,7 @@ def _pieces(
         if final and len(buffer) <= block + block // 4:
             cut = None  # the rest is the last piece
         elif final:  # more than a piece is left: cut about a block off it (see even_block)
-            cut = _record_end(buffer[:block], least) or _record_end(buffer, least)
+            cut = _record_end(buffer, least, within=block) or _record_end(buffer, least)
         else:
             cut = _record_end(buffer, least)
             if cut is None:  # no record ends in the buffer: a record longer than a block
@@ -278,13 +278,14 @@ def _read_after(first: _Piece | None, data: bytes, name: str, encoding: str | No
     return _read_piece(header + data, name, delimiter=delimiter, encoding=encoding, footer=False)
 
 
-def _record_end(data: bytes, least: int = 0) -> int | None:
-    """Just after the last line end of ``data`` before which the quotes pair up (None when
-    there is none at ``least`` or after)."""
-    quotes = data.count(b'"')
-    end = data.rfind(b"\n")
+def _record_end(data: bytes, least: int = 0, within: int | None = None) -> int | None:
+    """Just after the last line end of ``data[:within]`` before which the quotes pair up
+    (None when there is none at ``least`` or after)."""
+    stop = len(data) if within is None else min(within, len(data))
+    quotes = data.count(b'"', 0, stop)
+    end = data.rfind(b"\n", 0, stop)
     while end >= least:
-        if (quotes - data.count(b'"', end)) % 2 == 0:
+        if (quotes - data.count(b'"', end, stop)) % 2 == 0:
             return end + 1
         end = data.rfind(b"\n", 0, end)
     return None
