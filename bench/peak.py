@@ -13,9 +13,9 @@ from bench.stage import peak_mb
 def main(argv: list[str]) -> None:
     out = Path(argv[0])
     atexit.register(lambda: out.write_text(f"{peak_mb():.1f}\n", encoding="ascii"))
-    from pipeline.cli import main as contact_sync
+    from pipeline.cli import run
 
-    contact_sync(args=argv[1:], prog_name="contact-sync")
+    run(argv[1:])  # the installed command's own entry, quick exit included
 
 
 if __name__ == "__main__":

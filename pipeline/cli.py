@@ -7,14 +7,15 @@ unreachable, a guard tripped, lock held).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -317,5 +318,44 @@ def sandbox(**params: Any) -> None:
         running.stop()
 
 
+def run(args: Sequence[str] | None = None) -> NoReturn:
+    """The ``contact-sync`` command as installed (and ``python -m pipeline``): ``main``,
+    then a quick exit (see :func:`quick_exit`)."""
+    try:
+        main(args=args, prog_name="contact-sync")
+    except SystemExit as done:  # click ends every command with one (standalone mode)
+        quick_exit(done.code)
+    quick_exit(0)
+
+
+def quick_exit(status: object) -> NoReturn:
+    """End the process as ``sys.exit(status)`` would, less the interpreter's tear-down.
+
+    Once a command is done, freeing every object one by one changes nothing anyone sees
+    and costs some 0.1 s after a 1M-row run (its frames, caches and modules). So the exit
+    handlers run (temporary spool directories, logging, anything registered with
+    ``atexit``), the standard streams are flushed, and the process ends. While a thread
+    that is not a daemon still runs, the normal exit, which waits for it, is taken instead.
+    """
+    if status is None:
+        code = 0
+    elif isinstance(status, int):
+        code = status
+    else:  # as the interpreter does with sys.exit("message")
+        print(status, file=sys.stderr)
+        code = 1
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            code = code or 120  # the interpreter's own status when flushing fails at exit
+    os._exit(code)
+
+
 if __name__ == "__main__":  # ``python -m pipeline.cli`` is the ``contact-sync`` command too
-    main()
+    run()
