@@ -33,7 +33,7 @@ from pipeline.report import (
     write_summary_json,
 )
 from pipeline.spool import Spool
-from pipeline.validate import check_records, kept_numbers, mark_duplicates, number_key
+from pipeline.validate import check_records, number_key, settle_duplicates
 
 # The target side (HTTP client, adapters, diff, push, journal) is imported by plan and
 # sync when they run: validate, which never leaves the machine, starts without it.
@@ -165,8 +165,8 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
                 bar = progress.bar("checking", None, "rows")
                 if outputs is not None:
                     outputs.headers = list(table.headers)
-            checked = mark_duplicates(piece.records, kept)
-            kept = pl.concat([kept, kept_numbers(checked)])
+            checked, kept_here = settle_duplicates(piece.records, kept)
+            kept = pl.concat([kept, kept_here])
             errors_parts.append(table.row_errors)
             if outputs is not None:
                 checked = checked.select(c for c in _VALIDATE_COLUMNS if c in checked.columns)

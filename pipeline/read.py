@@ -915,7 +915,7 @@ def _read_piece(
     text = _trim(decoded)
     if not _VISIBLE.search(text):
         raise InputError(f"{name}: the file is empty (only blank lines); it needs a header line")
-    nuls = text.count("\x00")
+    nuls = text.count("\x00") if _may_hold_nul(raw, encoding) else 0
     if nuls:
         text = text.replace("\x00", _NUL_MARK)
     if delimiter is None:
@@ -974,6 +974,13 @@ def _drop_report_footer(
         return frame, errors
     keep = frame.height - lone + start
     return frame.head(keep), [e for e in errors if e[0] <= keep]
+
+
+def _may_hold_nul(raw: bytes, encoding: str) -> bool:
+    """False when the text decoded from ``raw`` surely has no NUL character: in these
+    encodings only a 0 byte decodes to one, and a byte search is a memchr (some 1-2 ms for
+    16 MB, where counting the text's characters takes some 12 ms)."""
+    return encoding not in ("utf-8", "utf-8-sig", "cp1252", "latin-1") or b"\x00" in raw
 
 
 def _bare_cr(data: bytes) -> bool:

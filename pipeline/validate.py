@@ -187,17 +187,44 @@ def _attach_problems(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFram
         default=len(_CHECK_ORDER),
         return_dtype=pl.Int32,
     )
-    per_row = (
-        problems.sort(["row", order])
-        .group_by("row", maintain_order=True)
-        .agg(pl.col("error_code").first(), pl.col("error_message").str.join("; "))
-    )
-    joined = frame.join(per_row, on="row", how="left", maintain_order="left")
-    return joined.with_columns(
+    ranked = problems.sort(["row", order])
+    # Most rows with a problem have one: only rows with several are grouped (a group_by
+    # with a text join is some 45 ms over a piece's 63k problems).
+    several = ranked["row"].is_duplicated()
+    per_row = ranked.select("row", "error_code", "error_message")
+    if several.any():
+        grouped = (
+            per_row.filter(several)
+            .group_by("row", maintain_order=True)
+            .agg(pl.col("error_code").first(), pl.col("error_message").str.join("; "))
+        )
+        per_row = pl.concat([per_row.filter(~several), grouped]).sort("row")
+    return _with_problems(frame, per_row).with_columns(
         pl.when(pl.col("error_code").is_null())
         .then(pl.lit("valid"))
         .otherwise(pl.lit("invalid"))
         .alias("status")
+    )
+
+
+def _with_problems(frame: pl.DataFrame, per_row: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``per_row``'s error_code and error_message (one row each) by row.
+
+    A piece's rows are consecutive numbers, so each problem's place is its row less the
+    first: a gather, where a join hashes every row (the join is kept for other frames).
+    """
+    rows = frame["row"]
+    first = rows[0] if len(rows) else 0
+    consecutive = bool((rows == pl.int_range(first, first + len(rows), eager=True)).all())
+    if not consecutive or rows.null_count():
+        return frame.join(per_row, on="row", how="left", maintain_order="left")
+    at = pl.repeat(None, len(rows), dtype=pl.UInt32, eager=True)
+    at = at.scatter(
+        per_row["row"] - first, pl.int_range(per_row.height, dtype=pl.UInt32, eager=True)
+    )
+    return frame.with_columns(
+        per_row["error_code"].gather(at).alias("error_code"),
+        per_row["error_message"].gather(at).alias("error_message"),
     )
 
 
@@ -207,6 +234,15 @@ def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None
 
     ``frame`` is :func:`check_records`' output: its ``first_row`` column names the first
     valid row of each number within the piece already (the order-free part)."""
+    return settle_duplicates(frame, kept_before)[0]
+
+
+def settle_duplicates(
+    frame: pl.DataFrame, kept_before: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`mark_duplicates`, and the numbers the piece keeps (what :func:`kept_numbers`
+    gives of its result), found from the integer keys rather than the texts: pieces are
+    settled one after another while the next ones wait (some 15 ms a piece of 336k rows)."""
     joined = frame
     if kept_before is not None and kept_before.height:
         earlier = kept_before.rename({"first_row": "_earlier"})
@@ -215,8 +251,12 @@ def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None
             .with_columns(pl.coalesce("_earlier", "first_row").alias("first_row"))
             .drop("_earlier")
         )
+    # first_row is null on the rows that are not valid: they compare null, never true
+    kept = joined.filter(pl.col("row") == pl.col("first_row")).select(
+        "e164_key", pl.col("row").alias("first_row")
+    )
     is_dup = (pl.col("status") == "valid") & (pl.col("row") != pl.col("first_row"))
-    return joined.with_columns(
+    marked = joined.with_columns(
         pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
         pl.when(is_dup)
         .then(pl.lit("duplicate_in_file"))
@@ -231,6 +271,7 @@ def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None
         .otherwise(pl.col("error_message"))
         .alias("error_message"),
     ).drop("first_row", "e164_key")
+    return marked, kept
 
 
 def first_valid_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -238,8 +279,10 @@ def first_valid_rows(frame: pl.DataFrame) -> pl.DataFrame:
     number, for :func:`mark_duplicates`."""
     valid = pl.col("status") == "valid"
     key = pl.when(valid).then(_e164_key())
+    # The rows that are not valid share the null key: their minimum is dropped after.
+    first = pl.col("row").min().over("e164_key")
     return frame.with_columns(key).with_columns(
-        pl.when(valid).then(pl.col("row")).min().over("e164_key").alias("first_row")
+        pl.when(pl.col("e164_key").is_not_null()).then(first).alias("first_row")
     )
 
 

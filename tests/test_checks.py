@@ -11,7 +11,17 @@ from polars.testing import assert_frame_equal
 
 from pipeline.mapping import country_code, map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.validate import check_contacts, contact_phones
+from pipeline.validate import (
+    _attach_problems,
+    _clean_fields,
+    _phone_problems,
+    check_contacts,
+    check_records,
+    contact_phones,
+    kept_numbers,
+    schema_problems,
+    settle_duplicates,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 REPORT_COLUMNS = ["row", "phone_input", "e164", "status", "error_code", "error_message", "name"]
@@ -36,6 +46,72 @@ def test_phones_worked_out_ahead_give_the_same_check() -> None:
     contacts = _contacts("messy.csv")
     ahead = check_contacts(contacts, phones=contact_phones(contacts, "GB"), default_region="US")
     assert_frame_equal(ahead, check_contacts(contacts, default_region="GB"))
+
+
+def test_pieces_settled_in_order_give_the_check_of_the_whole() -> None:
+    """Duplicates within a piece and of earlier pieces' rows, settled piece by piece with
+    the numbers kept so far: the same records as the whole checked at once, and the kept
+    numbers settle_duplicates carries are kept_numbers' of each settled piece."""
+    once = _contacts("messy.csv")
+    twice = pl.concat([once, once.with_columns(pl.col("row") + once.height)])
+    whole = check_contacts(twice)
+    assert (whole["error_code"] == "duplicate_in_file").sum() > once.height // 2
+    kept = pl.DataFrame(schema={"e164_key": pl.Int64, "first_row": pl.Int64})
+    settled = []
+    for start, length in ((0, 7), (7, once.height), (7 + once.height, twice.height)):
+        records = check_records(twice.slice(start, length))
+        marked, kept_here = settle_duplicates(records, kept)
+        assert_frame_equal(kept_here, kept_numbers(marked))
+        kept = pl.concat([kept, kept_here])
+        settled.append(marked)
+    assert_frame_equal(pl.concat(settled), whole)
+
+
+def _plainly_attached(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFrame:
+    """The plain way: every row's problems grouped (first code in check order, messages
+    joined), then joined to the rows."""
+    order = pl.col("field").replace_strict(
+        {"read": 0, "phone": 1, "email": 2, "timezone": 3, "language": 4, "opted_out": 5},
+        default=6,
+        return_dtype=pl.Int32,
+    )
+    per_row = (
+        problems.sort(["row", order])
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("error_code").first(), pl.col("error_message").str.join("; "))
+    )
+    joined = frame.join(per_row, on="row", how="left", maintain_order="left")
+    status = (
+        pl.when(pl.col("error_code").is_null()).then(pl.lit("valid")).otherwise(pl.lit("invalid"))
+    )
+    return joined.with_columns(status.alias("status"))
+
+
+def test_problems_attach_by_place_as_by_a_join() -> None:
+    """Rows with one problem, with several, and none; numbered as pieces are (one after
+    another: placed by position) and with gaps (joined)."""
+    contacts = _contacts("messy.csv")
+    phones = contact_phones(contacts)
+    frame = _clean_fields(contacts.with_columns(phones["e164"]))
+    problems = pl.concat([_phone_problems(contacts["row"], phones), schema_problems(frame)])
+    rows = contacts["row"]
+    extra = pl.DataFrame(
+        {
+            "row": rows.gather([0, 0, 3, rows.len() - 1]),
+            "field": ["read", "timezone", "read", "language"],
+            "error_code": ["malformed_row", "invalid_timezone", "bad_encoding", "invalid_language"],
+            "error_message": ["too few cells", "tz", "bytes replaced", "lang"],
+        }
+    )
+    problems = pl.concat([problems, extra])
+    assert problems["row"].is_duplicated().any() and problems["row"].n_unique() > 4
+    for numbered in (frame, frame.with_columns(pl.col("row") * 3 + 5)):
+        renumbered = problems.with_columns(
+            pl.col("row").replace_strict(frame["row"], numbered["row"])
+        )
+        assert_frame_equal(
+            _attach_problems(numbered, renumbered), _plainly_attached(numbered, renumbered)
+        )
 
 
 def test_country_hints_map_as_cell_by_cell() -> None:

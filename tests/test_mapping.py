@@ -282,6 +282,26 @@ def test_contact_frame_columns_and_values(tmp_path: Path) -> None:
     assert frame["company"].to_list() == [None, None, None]
 
 
+def test_one_phone_column_chooses_as_with_more(tmp_path: Path) -> None:
+    """One candidate is not ranked: its non-blank cells are chosen, as the ranking of
+    several candidates (here with an empty second one) chooses them."""
+    cells = ["+1 555 0100", "   ", '""', " 0101 ", "\u00a0", "x"]  # "" quoted: not a blank line
+    one = table_of(tmp_path, "Phone\n" + "".join(f"{c}\n" for c in cells))
+    two = table_of(tmp_path, "Phone,Other Phone\n" + "".join(f"{c},\n" for c in cells))
+    chosen = to_contact_frame(one, map_columns(one.frame.columns))
+    ranked = to_contact_frame(two, map_columns(two.frame.columns))
+    assert ranked.select("phone_input", "phone_column").rows() == [
+        ("+1 555 0100", "Phone"),
+        (None, None),
+        (None, None),
+        (" 0101 ", "Phone"),
+        (None, None),
+        ("x", "Phone"),
+    ]
+    columns = ["row", "phone_input", "phone_column"]
+    assert chosen.select(columns).rows() == ranked.select(columns).rows()
+
+
 def test_contact_frame_of_ragged_rows_has_nulls(tmp_path: Path) -> None:
     table = table_of(tmp_path, "Phone,Name,Email\n1,a\n2\n")
     frame = to_contact_frame(table, map_columns(table.frame.columns))
