@@ -157,7 +157,11 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
     errors_parts: list[pl.DataFrame] = []
     bar: Bar | None = None
     try:
-        wanted = _VALIDATE_COLUMNS if compact else None
+        wanted: tuple[str, ...] | None = None
+        if outputs is not None:
+            # Only counted (no report, rejects file or kept results): no name to derive.
+            counted = tuple(c for c in _VALIDATE_COLUMNS if c != "name")
+            wanted = _VALIDATE_COLUMNS if outputs.keeps_rows else counted
         for piece in _prepared(settings.input, settings, progress, wanted):
             table = piece.table
             if first is None:
@@ -169,7 +173,8 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
             kept = pl.concat([kept, kept_here])
             errors_parts.append(table.row_errors)
             if outputs is not None:
-                checked = checked.select(c for c in _VALIDATE_COLUMNS if c in checked.columns)
+                assert wanted is not None
+                checked = checked.select(wanted)
                 outputs.add(checked, table.frame)
             else:
                 assert pieces is not None

@@ -36,6 +36,11 @@ class RunOutputs:
         self.kept = Spool() if keep else None
         self._rejects_started = False
 
+    @property
+    def keeps_rows(self) -> bool:
+        """Whether the records themselves go anywhere (else they are only counted)."""
+        return self.report is not None or self.rejects is not None or self.kept is not None
+
     def add(self, results: pl.DataFrame, raw: pl.DataFrame | None = None) -> None:
         """One settled piece; ``raw``: its rows as read, for the rejects file."""
         tally = Tally.of(results)

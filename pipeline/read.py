@@ -460,7 +460,10 @@ def _decode(raw: bytes, encoding: str | None = None) -> tuple[str, str, int]:
     ``encoding``, when given, was decided on the first piece of the same file.
     """
     if encoding in ("utf-8", "utf-8-sig") and not raw.startswith(codecs.BOM_UTF8):
-        text = raw.decode("utf-8", "replace")
+        try:  # as fast as decoding with replacements, and nothing to count after
+            return raw.decode("utf-8"), "utf-8", 0
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "replace")
         return text, "utf-8", text.count(_REPLACEMENT) - raw.count(_REPLACEMENT.encode())
     if encoding in ("cp1252", "latin-1"):
         try:
