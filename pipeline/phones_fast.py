@@ -1050,7 +1050,9 @@ def fast_e164(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
     rows are sorted by their exact key, the first of each run is decided, and the answers
     are spread back over the runs and into the input order.
     """
-    frame = tokenize(phones, regions).with_columns(key=_key())
+    # The key on every core; one chunk again, since the gathers below are some 5x slower
+    # over the streaming engine's chunks (1M rows: 59 ms against 11).
+    frame = _run(tokenize(phones, regions), key=_key()).rechunk()
     order = frame["key"].arg_sort(nulls_last=True)
     ranked = frame.select("key", "region", "plus", "d")[order]
     key = pl.col("key")
