@@ -131,6 +131,9 @@ _PREPARE_WORKERS = 3
 
 #: what ``validate`` keeps of each record once its piece is checked (the report's columns)
 _VALIDATE_COLUMNS = ("row", "phone_input", "e164", "status", "error_code", "error_message", "name")
+#: the same when the records are only counted (no report, rejects file or kept results):
+#: no name to derive
+_COUNTED_COLUMNS = tuple(c for c in _VALIDATE_COLUMNS if c != "name")
 
 
 def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = None) -> _Loaded:
@@ -157,11 +160,9 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
     errors_parts: list[pl.DataFrame] = []
     bar: Bar | None = None
     try:
-        wanted: tuple[str, ...] | None = None
+        wanted = None
         if outputs is not None:
-            # Only counted (no report, rejects file or kept results): no name to derive.
-            counted = tuple(c for c in _VALIDATE_COLUMNS if c != "name")
-            wanted = _VALIDATE_COLUMNS if outputs.keeps_rows else counted
+            wanted = _VALIDATE_COLUMNS if outputs.keeps_rows else _COUNTED_COLUMNS
         for piece in _prepared(settings.input, settings, progress, wanted):
             table = piece.table
             if first is None:
@@ -173,7 +174,7 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
             kept = pl.concat([kept, kept_here])
             errors_parts.append(table.row_errors)
             if outputs is not None:
-                assert wanted is not None
+                assert wanted is not None  # set with outputs
                 checked = checked.select(wanted)
                 outputs.add(checked, table.frame)
             else:

@@ -198,7 +198,7 @@ def _attach_problems(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFram
             .group_by("row", maintain_order=True)
             .agg(pl.col("error_code").first(), pl.col("error_message").str.join("; "))
         )
-        per_row = pl.concat([per_row.filter(~several), grouped]).sort("row")
+        per_row = pl.concat([per_row.filter(~several), grouped])  # any order: placed by row
     return _with_problems(frame, per_row).with_columns(
         pl.when(pl.col("error_code").is_null())
         .then(pl.lit("valid"))
