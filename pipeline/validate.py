@@ -14,11 +14,11 @@ from collections.abc import Collection
 import pandera.errors
 import polars as pl
 
-from pipeline.fields import METADATA_PREFIX
-from pipeline.phones import normalize_phones
+from pipeline.normalize.country import with_country_codes
+from pipeline.normalize.fields import clean_fields, typed_fields
+from pipeline.normalize.phones import normalize_phones
 from schemas.contact import ERROR_CODES, ContactModel
 
-_TRUE_WORDS = ("true", "yes", "y", "1", "x", "opted out")
 #: the order in which problems are named; the first one found is the row's error_code
 _CHECK_ORDER = ("read", "phone", "email", "timezone", "language", "opted_out")
 _EMPTY_ERRORS = pl.DataFrame(
@@ -72,9 +72,10 @@ def check_records(
     ``wanted`` names the only columns the caller will use: the typed fields it leaves out
     are not worked out.
     """
+    contacts = with_country_codes(contacts)
     if phones is None:
-        phones = contact_phones(contacts, default_region)
-    frame = contacts.with_columns(phones["e164"]).pipe(_clean_fields)
+        phones = _phones(contacts, default_region)
+    frame = contacts.with_columns(phones["e164"]).pipe(clean_fields)
     problems = pl.concat(
         [
             _read_problems(read_errors),
@@ -82,14 +83,17 @@ def check_records(
             schema_problems(frame),
         ]
     )
-    return (
-        frame.pipe(_attach_problems, problems).pipe(_finish_fields, wanted).pipe(first_valid_rows)
-    )
+    return frame.pipe(_attach_problems, problems).pipe(typed_fields, wanted).pipe(first_valid_rows)
 
 
 def contact_phones(contacts: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
     """The contacts' phones to E.164 (see ``normalize_phones``), each with its record's
     country as the region hint: the costly, order-free part of the check."""
+    return _phones(with_country_codes(contacts), default_region)
+
+
+def _phones(contacts: pl.DataFrame, default_region: str) -> pl.DataFrame:
+    """:func:`contact_phones` of contacts whose countries are codes already."""
     return normalize_phones(
         contacts["phone_input"], contacts.get_column("country", default=None), default_region
     )
@@ -117,13 +121,6 @@ def _e164_key() -> pl.Expr:
 
 def _digits(column: str) -> pl.Expr:
     return pl.col(column).str.slice(1).cast(pl.Int64, strict=False)
-
-
-def _clean_fields(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.col("opted_out").str.to_lowercase().str.strip_chars().alias("opted_out"),
-        pl.col("email").str.strip_chars(),
-    )
 
 
 def schema_problems(frame: pl.DataFrame) -> pl.DataFrame:
@@ -284,62 +281,3 @@ def first_valid_rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(key).with_columns(
         pl.when(pl.col("e164_key").is_not_null()).then(first).alias("first_row")
     )
-
-
-def _finish_fields(frame: pl.DataFrame, wanted: Collection[str] | None = None) -> pl.DataFrame:
-    """Typed canonical fields for the targets: lists, booleans, names, metadata (those
-    ``wanted``, when given)."""
-    metadata_columns = [c for c in frame.columns if c.startswith(METADATA_PREFIX)]
-    fields = {
-        "tags": _split_list("tags"),
-        "lists": _split_list("lists"),
-        "opted_out": pl.col("opted_out").is_in(list(_TRUE_WORDS)).fill_null(False),
-        "name": _full_name(),
-        "first_name": _first_name(),
-        "last_name": _last_name(),
-        "metadata": _metadata_json(metadata_columns),
-    }
-    if wanted is not None:
-        fields = {name: value for name, value in fields.items() if name in wanted}
-    return frame.with_columns(**fields).drop(metadata_columns)
-
-
-def _split_list(column: str) -> pl.Expr:
-    items = pl.col(column).str.replace_all(",", ";").str.split(";")
-    cleaned = items.list.eval(pl.element().str.strip_chars()).list.eval(
-        pl.element().filter(pl.element() != "")
-    )
-    return (
-        pl.when(pl.col(column).is_null())
-        .then(pl.lit(None, pl.List(pl.String)))
-        .otherwise(cleaned)
-        .alias(column)
-    )
-
-
-def _full_name() -> pl.Expr:
-    joined = pl.concat_str(
-        [pl.col("first_name"), pl.col("last_name")], separator=" ", ignore_nulls=True
-    )
-    derived = pl.when(joined.str.strip_chars() == "").then(None).otherwise(joined)
-    return pl.coalesce(pl.col("name"), derived).alias("name")
-
-
-def _first_name() -> pl.Expr:
-    split = pl.col("name").str.strip_chars().str.splitn(" ", 2).struct.field("field_0")
-    return pl.coalesce(pl.col("first_name"), split).alias("first_name")
-
-
-def _last_name() -> pl.Expr:
-    split = pl.col("name").str.strip_chars().str.splitn(" ", 2).struct.field("field_1")
-    only_when_no_first = pl.when(pl.col("first_name").is_null()).then(split)
-    return pl.coalesce(pl.col("last_name"), only_when_no_first).alias("last_name")
-
-
-def _metadata_json(columns: list[str]) -> pl.Expr:
-    if not columns:
-        return pl.lit(None, pl.String).alias("metadata")
-    fields = [pl.col(c).alias(c[len(METADATA_PREFIX) :]) for c in columns]
-    struct = pl.struct(fields)
-    any_value = pl.any_horizontal([pl.col(c).is_not_null() for c in columns])
-    return pl.when(any_value).then(struct.struct.json_encode()).alias("metadata")

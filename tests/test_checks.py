@@ -9,11 +9,12 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from pipeline.mapping import country_code, map_columns, to_contact_frame
+from pipeline.mapping import map_columns, to_contact_frame
+from pipeline.normalize.country import country_code, country_codes
+from pipeline.normalize.fields import clean_fields
 from pipeline.read import read_table
 from pipeline.validate import (
     _attach_problems,
-    _clean_fields,
     _phone_problems,
     check_contacts,
     check_records,
@@ -92,7 +93,7 @@ def test_problems_attach_by_place_as_by_a_join() -> None:
     another: placed by position) and with gaps (joined)."""
     contacts = _contacts("messy.csv")
     phones = contact_phones(contacts)
-    frame = _clean_fields(contacts.with_columns(phones["e164"]))
+    frame = clean_fields(contacts.with_columns(phones["e164"]))
     problems = pl.concat([_phone_problems(contacts["row"], phones), schema_problems(frame)])
     rows = contacts["row"]
     extra = pl.DataFrame(
@@ -119,12 +120,20 @@ def test_country_hints_map_as_cell_by_cell() -> None:
     table = read_table(SAMPLES / "messy.csv")
     frame = pl.DataFrame({"row": range(1, len(cells) + 1), "Phone": "1", "Country": cells})
     mapping = map_columns(["Phone", "Country"], {}, None)
-    mapped = to_contact_frame(replace(table, frame=frame), mapping)
+    mapped = country_codes(to_contact_frame(replace(table, frame=frame), mapping)["country"])
     one_by_one = [
         pl.DataFrame({"c": [c]}, schema={"c": pl.String})
         .select(country_code(pl.col("c").str.strip_chars().replace("", None)))
         .item()
         for c in cells
     ]
-    assert mapped["country"].to_list() == one_by_one
+    assert mapped.to_list() == one_by_one
     assert one_by_one[:4] == ["GB", "GB", "GB", "DE"]
+
+
+def test_the_checked_records_carry_country_codes() -> None:
+    """The contact frame holds the country cells as read; the check makes them codes."""
+    contacts = _contacts("messy.csv")
+    assert not contacts["country"].drop_nulls().str.contains("^[A-Z]{2}$").all()
+    checked = check_contacts(contacts)
+    assert checked["country"].to_list() == country_codes(contacts["country"]).to_list()
