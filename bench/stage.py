@@ -17,9 +17,10 @@ from typing import Any
 import polars as pl
 
 from pipeline.config import Settings
+from pipeline.dedupe import check_contacts, first_valid_rows, mark_duplicates
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.validate import check_contacts, first_valid_rows, mark_duplicates, schema_problems
+from pipeline.validate import schema_problems
 
 
 def _contacts(csv: str) -> pl.DataFrame:

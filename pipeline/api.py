@@ -21,6 +21,7 @@ import polars as pl
 
 from pipeline.ahead import map_ahead, read_ahead
 from pipeline.config import Settings, invalid_limit
+from pipeline.dedupe import Deduper, first_valid_rows
 from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
 from pipeline.outputs import RunOutputs
@@ -33,7 +34,7 @@ from pipeline.report import (
     write_summary_json,
 )
 from pipeline.spool import Spool
-from pipeline.validate import check_records, number_key, settle_duplicates
+from pipeline.validate import check_records
 
 # The target side (HTTP client, adapters, diff, push, journal) is imported by plan and
 # sync when they run: validate, which never leaves the machine, starts without it.
@@ -115,8 +116,9 @@ class _Loaded:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A piece of the input, its records checked each alone (``check_records``): what is
-    left is ``mark_duplicates``, which needs the pieces in order."""
+    """A piece of the input, its records checked each alone (``check_records``) and the
+    first valid row of each number within it found (``first_valid_rows``): what is left is
+    ``Deduper.settle``, which needs the pieces in order."""
 
     table: RawTable
     mapping: ColumnMapping
@@ -153,8 +155,7 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
     tally: Tally | None = None
     first: RawTable | None = None
     mapping: ColumnMapping | None = None
-    kept = pl.DataFrame(schema={"e164_key": pl.Int64, "first_row": pl.Int64})
-    others: list[pl.Series] = []  # numbers of records not kept (invalid for another reason)
+    dedupe = Deduper(all_numbers=not compact)
     pieces = None if compact else Spool()
     raw = Spool() if not compact and settings.rejects else None
     errors_parts: list[pl.DataFrame] = []
@@ -170,8 +171,7 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
                 bar = progress.bar("checking", None, "rows")
                 if outputs is not None:
                     outputs.headers = list(table.headers)
-            checked, kept_here = settle_duplicates(piece.records, kept)
-            kept = pl.concat([kept, kept_here])
+            checked = dedupe.settle(piece.records)
             errors_parts.append(table.row_errors)
             if outputs is not None:
                 assert wanted is not None  # set with outputs
@@ -180,8 +180,6 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
             else:
                 assert pieces is not None
                 tally = Tally.of(checked) if tally is None else tally + Tally.of(checked)
-                not_kept = ~pl.col("status").is_in(["valid", "duplicate"])
-                others.append(checked.filter(not_kept).select(number_key()).to_series())
                 pieces.add(checked)
                 if raw is not None:
                     raw.add(table.frame)
@@ -191,28 +189,32 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
         if bar is not None:
             bar.close()
     assert first is not None and mapping is not None  # read_chunks yields a piece at least
-    whole = RawTable(
-        frame=first.frame.clear(),
-        headers=first.headers,
-        encoding=first.encoding,
-        delimiter=first.delimiter,
-        row_errors=pl.concat(errors_parts),
-        parser=first.parser,
-    )
+    whole = _whole_table(first, errors_parts)
     if outputs is not None:
         assert outputs.tally is not None  # a piece at least
         return _Loaded(whole, mapping, outputs.tally)
     assert tally is not None
-    numbers = pl.concat([kept["e164_key"], *others]).drop_nulls()
-    return _Loaded(whole, mapping, tally, pieces=pieces, raw=raw, numbers=numbers)
+    return _Loaded(whole, mapping, tally, pieces=pieces, raw=raw, numbers=dedupe.numbers())
+
+
+def _whole_table(first: RawTable, row_errors: list[pl.DataFrame]) -> RawTable:
+    """The input as read, described by its first piece: no rows, every piece's errors."""
+    return RawTable(
+        frame=first.frame.clear(),
+        headers=first.headers,
+        encoding=first.encoding,
+        delimiter=first.delimiter,
+        row_errors=pl.concat(row_errors),
+        parser=first.parser,
+    )
 
 
 def _prepared(
     source: str, settings: Settings, progress: Progress, wanted: Collection[str] | None
 ) -> Iterator[_Prepared]:
-    """The input's pieces, each with its records checked (``check_records``): the
-    order-free work, done in threads ahead of the dedupe (``_PREPARE_WORKERS`` pieces at
-    a time)."""
+    """The input's pieces, each with its records checked (``check_records``,
+    ``first_valid_rows``): the order-free work, done in threads ahead of the dedupe
+    (``_PREPARE_WORKERS`` pieces at a time)."""
     tables = read_ahead(
         read_chunks(source, block_bytes=settings.read_block_bytes, progress=progress)
     )
@@ -227,7 +229,7 @@ def _prepared(
             records = check_records(
                 contacts, default_region=region, read_errors=table.row_errors, wanted=wanted
             )
-            return _Prepared(table, mapping, records)
+            return _Prepared(table, mapping, first_valid_rows(records))
 
         pieces = itertools.chain([first], tables)
         yield from map_ahead(prepare, pieces, workers=_PREPARE_WORKERS)

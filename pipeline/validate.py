@@ -1,10 +1,14 @@
-"""Clean, normalize, validate and dedupe the contact frame: read → checked frame.
+"""Validate the contact frame, its values normalized as it goes: contact frame → checked
+records.
 
-The checked frame keeps every record (``row``) with ``e164``, ``status`` (``valid``,
-``invalid``, ``duplicate``), ``error_code`` (the first problem) and ``error_message``
-(all of them), plus the cleaned canonical fields that targets consume:
-``tags``/``lists`` as lists, ``opted_out`` as a boolean, ``metadata`` as JSON text and
-``name`` derived from first/last when absent (first/last split from ``name`` likewise).
+Each record is checked alone (:func:`check_records`): its phone to E.164, its country to
+a code, its other fields cleaned (:mod:`pipeline.normalize`), then every problem found in
+one pandera pass. The checked records keep every record (``row``) with ``e164``,
+``status`` (``valid`` or ``invalid``; :mod:`pipeline.dedupe` makes the later records of a
+number ``duplicate``), ``error_code`` (the first problem) and ``error_message`` (all of
+them), plus the cleaned canonical fields that targets consume: ``tags``/``lists`` as
+lists, ``opted_out`` as a boolean, ``metadata`` as JSON text and ``name`` derived from
+first/last when absent (first/last split from ``name`` likewise).
 """
 
 from __future__ import annotations
@@ -31,31 +35,6 @@ _EMPTY_ERRORS = pl.DataFrame(
 )
 
 
-def check_contacts(
-    contacts: pl.DataFrame,
-    *,
-    default_region: str = "US",
-    read_errors: pl.DataFrame | None = None,
-    kept_before: pl.DataFrame | None = None,
-    phones: pl.DataFrame | None = None,
-    wanted: Collection[str] | None = None,
-) -> pl.DataFrame:
-    """The checked frame for a contact frame (see the module docstring):
-    :func:`check_records`, then :func:`mark_duplicates`.
-
-    ``kept_before`` (see :func:`kept_numbers`) holds the numbers kept from earlier pieces
-    of the same file: a valid row with one of them is a duplicate of that earlier row.
-    """
-    checked = check_records(
-        contacts,
-        default_region=default_region,
-        read_errors=read_errors,
-        phones=phones,
-        wanted=wanted,
-    )
-    return mark_duplicates(checked, kept_before)
-
-
 def check_records(
     contacts: pl.DataFrame,
     *,
@@ -64,8 +43,8 @@ def check_records(
     phones: pl.DataFrame | None = None,
     wanted: Collection[str] | None = None,
 ) -> pl.DataFrame:
-    """The part of the check each record passes alone: phones, fields, problems, typed
-    fields; ``status`` is ``valid`` or ``invalid`` (duplicates are :func:`mark_duplicates`').
+    """The check each record passes alone: phones, fields, problems, typed fields;
+    ``status`` is ``valid`` or ``invalid`` (duplicates are :mod:`pipeline.dedupe`'s).
 
     Order-free, so the pieces of a big file are checked ahead, in threads.
     ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already.
@@ -83,7 +62,7 @@ def check_records(
             schema_problems(frame),
         ]
     )
-    return frame.pipe(_attach_problems, problems).pipe(typed_fields, wanted).pipe(first_valid_rows)
+    return frame.pipe(_attach_problems, problems).pipe(typed_fields, wanted)
 
 
 def contact_phones(contacts: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
@@ -97,30 +76,6 @@ def _phones(contacts: pl.DataFrame, default_region: str) -> pl.DataFrame:
     return normalize_phones(
         contacts["phone_input"], contacts.get_column("country", default=None), default_region
     )
-
-
-def kept_numbers(checked: pl.DataFrame) -> pl.DataFrame:
-    """The numbers a checked piece keeps, as ``e164_key`` (Int64: E.164 digits fit in 15)
-    and ``first_row``: what the later pieces of the file are deduplicated against."""
-    return checked.filter(pl.col("status") == "valid").select(
-        _e164_key(), pl.col("row").alias("first_row")
-    )
-
-
-def number_key(column: str = "e164") -> pl.Expr:
-    """An E.164 number as an integer (its digits: at most 15), null for anything else:
-    what the numbers of a big file are kept as, at 8 bytes each."""
-    is_e164 = pl.col(column).str.contains(r"^\+[1-9][0-9]{0,17}$")
-    return pl.when(is_e164).then(_digits(column)).alias("number_key")
-
-
-def _e164_key() -> pl.Expr:
-    """``number_key`` of a checked record's ``e164``, which is E.164 or null already."""
-    return _digits("e164").alias("e164_key")
-
-
-def _digits(column: str) -> pl.Expr:
-    return pl.col(column).str.slice(1).cast(pl.Int64, strict=False)
 
 
 def schema_problems(frame: pl.DataFrame) -> pl.DataFrame:
@@ -222,62 +177,4 @@ def _with_problems(frame: pl.DataFrame, per_row: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         per_row["error_code"].gather(at).alias("error_code"),
         per_row["error_message"].gather(at).alias("error_message"),
-    )
-
-
-def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Among valid rows, the first of each E.164 wins; later ones are duplicates of it
-    (of the earlier piece's row, with ``kept_before``).
-
-    ``frame`` is :func:`check_records`' output: its ``first_row`` column names the first
-    valid row of each number within the piece already (the order-free part)."""
-    return settle_duplicates(frame, kept_before)[0]
-
-
-def settle_duplicates(
-    frame: pl.DataFrame, kept_before: pl.DataFrame | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`mark_duplicates`, and the numbers the piece keeps (what :func:`kept_numbers`
-    gives of its result), found from the integer keys rather than the texts: pieces are
-    settled one after another while the next ones wait (some 15 ms a piece of 336k rows)."""
-    joined = frame
-    if kept_before is not None and kept_before.height:
-        earlier = kept_before.rename({"first_row": "_earlier"})
-        joined = (
-            joined.join(earlier, on="e164_key", how="left", maintain_order="left")
-            .with_columns(pl.coalesce("_earlier", "first_row").alias("first_row"))
-            .drop("_earlier")
-        )
-    # first_row is null on the rows that are not valid: they compare null, never true
-    kept = joined.filter(pl.col("row") == pl.col("first_row")).select(
-        "e164_key", pl.col("row").alias("first_row")
-    )
-    is_dup = (pl.col("status") == "valid") & (pl.col("row") != pl.col("first_row"))
-    marked = joined.with_columns(
-        pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
-        pl.when(is_dup)
-        .then(pl.lit("duplicate_in_file"))
-        .otherwise(pl.col("error_code"))
-        .alias("error_code"),
-        pl.when(is_dup)
-        .then(
-            pl.format(
-                "same number {} as row {}, which is kept", pl.col("e164"), pl.col("first_row")
-            )
-        )
-        .otherwise(pl.col("error_message"))
-        .alias("error_message"),
-    ).drop("first_row", "e164_key")
-    return marked, kept
-
-
-def first_valid_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """``e164_key`` and ``first_row``: the first valid row of the piece with the same
-    number, for :func:`mark_duplicates`."""
-    valid = pl.col("status") == "valid"
-    key = pl.when(valid).then(_e164_key())
-    # The rows that are not valid share the null key: their minimum is dropped after.
-    first = pl.col("row").min().over("e164_key")
-    return frame.with_columns(key).with_columns(
-        pl.when(pl.col("e164_key").is_not_null()).then(first).alias("first_row")
     )
