@@ -24,7 +24,7 @@ import polars as pl
 from pipeline.report import OK_STATUSES
 
 if TYPE_CHECKING:
-    from pipeline.api import RunResult
+    from pipeline.result import RunResult
 
 #: rows listed per error code, and per plan action (the rest: "and N more")
 MAX_ROWS_SHOWN = 50
