@@ -22,6 +22,7 @@ import polars as pl
 from pipeline.ahead import map_ahead, read_ahead
 from pipeline.config import Settings, invalid_limit
 from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
+from pipeline.interrupt import StopRequest, interruption
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
 from pipeline.output_paths import OutputPaths, resolve_outputs
 from pipeline.outputs import RunOutputs
@@ -501,19 +502,26 @@ def plan(
 
 
 def sync(
-    settings: Settings, progress: Progress | None = None, *, keep_results: bool = True
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    keep_results: bool = True,
+    stop: StopRequest | None = None,
 ) -> RunResult:
     """Validate, diff and push: the main job. Holds the state-dir lock while it runs.
 
     The plan is written whole to the journal before anything is sent; then it is pushed
     piece by piece (``PlanPusher``), each piece's results going to the report as it
-    settles. ``keep_results`` as for ``plan``.
+    settles. ``keep_results`` as for ``plan``. Once ``stop`` is set during the push, no
+    write is sent any more: the rows not sent are ``skipped`` (``interrupted``), the
+    outputs and the journal are written, and ``RunInterrupted`` is raised (exit 3).
     """
     from pipeline.journal import Journal, RunLock, state_key
 
     started = time.monotonic()
     paths = resolve_outputs(settings)
     progress = progress or NullProgress()
+    stop = stop or StopRequest()
     target = open_target(settings, progress)
     key = state_key(target.name, target.settings.base_url)
     state_dir = Path(settings.state_dir)
@@ -522,13 +530,21 @@ def sync(
         # run of this tool is changing.
         with RunLock(state_dir, key):
             loaded, plans = _load_and_plan(settings, target, progress)
-            with _outputs(paths, keep_results, loaded.table.headers) as outputs:
+            target.stop_writes_on(stop.event)
+            with stop.graceful(), _outputs(paths, keep_results, loaded.table.headers) as outputs:
                 _push(settings, target, Journal(state_dir, key), loaded, plans, outputs)
                 kept_plan = plans if outputs.kept is not None else None
                 extra = _extra(settings, target)
-                return _finish("sync", paths, loaded, outputs, started, kept_plan, extra)
+                stopped = interruption(stop, outputs.tally, paths)
+                result = _finish(
+                    "sync", paths, loaded, outputs, started, kept_plan, extra, aborted=stopped
+                )
     finally:
         target.close()
+    if stopped is not None:
+        stopped.result = result
+        raise stopped
+    return result
 
 
 def _push(
@@ -556,4 +572,5 @@ def _push(
         _record_opt_outs(results, journal)
         outputs.add(results, next(raw))
     assert outputs.tally is not None  # a piece at least
-    journal.record("done", counts=dict(outputs.tally.statuses.iter_rows()))
+    ended = "interrupted" if target.stopping else "done"
+    journal.record(ended, counts=dict(outputs.tally.statuses.iter_rows()))
