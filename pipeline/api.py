@@ -267,6 +267,7 @@ def _finish(
         summary.extra["report"] = str(outputs.report.path)
     if outputs.rejects is not None:
         summary.extra["rejects_written"] = outputs.rejected
+    summary.extra["files"] = {name: str(path) for name, path in paths.given()}
     outputs.commit()
     kept = outputs.kept
     spools = [s for s in (kept, planned) if s is not None]

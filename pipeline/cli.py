@@ -209,7 +209,7 @@ def _run(
     if not settings.quiet or result.exit_code != 0:
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
-        click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)
+        click.echo(human_summary(result.summary), err=True, nl=False)
     sys.exit(result.exit_code)
 
 

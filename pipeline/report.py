@@ -221,9 +221,18 @@ def write_summary_json(summary: Summary, path: Path) -> None:
     write_atomically(path, json.dumps(summary.as_json(), indent=2) + "\n")
 
 
-def human_summary(summary: Summary, report_path: Path | None = None) -> str:
+#: how the human summary names each file a run writes (``Summary.extra["files"]``)
+_FILE_LABELS = {
+    "report": "report",
+    "rejects": "rejects",
+    "html_report": "html report",
+    "summary_json": "summary json",
+}
+
+
+def human_summary(summary: Summary) -> str:
     """A closing table for stderr: counts by status, the top error codes with an example
-    row each, the time taken and where the report is."""
+    row each, the time taken and every file written, once each."""
     where = f" into {summary.extra['target']}" if summary.extra.get("target") else ""
     out = io.StringIO()
     out.write(f"{summary.command}{where}: {summary.records} records in {summary.seconds:.2f}s\n")
@@ -242,6 +251,6 @@ def human_summary(summary: Summary, report_path: Path | None = None) -> str:
         out.write(
             f"  ... and {len(summary.error_codes) - len(codes)} more error codes (see the report)\n"
         )
-    if report_path is not None:
-        out.write(f"  report: {report_path}\n")
+    for name, path in summary.extra.get("files", {}).items():
+        out.write(f"  {_FILE_LABELS.get(name, name)}: {path}\n")
     return out.getvalue()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -244,3 +246,42 @@ def test_missing_directories_are_created_for_the_outputs(
     assert result.exit_code == 0, result.stderr
     assert (deep / "r.csv").exists() and (deep / "s" / "s.json").exists()
     assert len(arnis.store.contacts) == 2
+
+
+# -- issue 20 item 17: the summary names every file written, once ---------------------
+
+
+def test_the_summary_names_every_file_written_once(cli: Cli, victim: Path, tmp_path: Path) -> None:
+    files = {
+        "report": tmp_path / "out" / "r.jsonl",
+        "rejects": tmp_path / "out" / "rejects.csv",
+        "html report": tmp_path / "out" / "r.html",
+        "summary json": tmp_path / "out" / "s.json",
+    }
+    flags = ["--report", "--rejects", "--html-report", "--summary-json"]
+    args = [a for flag, path in zip(flags, files.values(), strict=True) for a in (flag, path)]
+    result = cli("validate", victim, *args)
+    assert result.exit_code == 0, result.stderr
+    for label, path in files.items():
+        assert path.exists()
+        assert result.stderr.count(str(path)) == 1, result.stderr
+        assert f"  {label}: {path}\n" in result.stderr
+
+
+def test_the_demo_prints_each_file_once(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    (tmp_path / "sample_data").symlink_to(repo / "sample_data")
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    said = [line for line in (done.stdout + done.stderr).splitlines() if not line.startswith("$")]
+    for name in ("first-sync.csv", "first-sync.json", "second-sync.csv", "second-sync.json"):
+        assert (tmp_path / "out" / "demo" / name).exists()
+        assert sum(f"out/demo/{name}" in line for line in said) == 1, said
