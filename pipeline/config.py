@@ -47,6 +47,8 @@ class Settings:
     quiet: bool = False
     skip_remote_read: bool = False
     no_progress: bool = False
+    #: the job file the settings came from (``--config``), which no output may overwrite
+    job_file: str | None = None
     #: a file bigger than this is read and checked in pieces of about this many bytes
     read_block_bytes: int = BLOCK_BYTES
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
@@ -292,7 +294,7 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
             merged[key] = {**merged.get(key, {}), **value}
         else:
             merged[key] = value
-    settings = replace(Settings(), **merged)
+    settings = replace(Settings(), **merged, job_file=config_path)
     _check_settings(settings)
     return settings
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pipeline.report import OK_STATUSES
+from pipeline.staged import write_atomically
 
 if TYPE_CHECKING:
     from pipeline.result import RunResult
@@ -559,5 +560,5 @@ def render(result: RunResult) -> str:
 
 
 def write_html_report(result: RunResult, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(result), encoding="utf-8")
+    """The page, renamed into place once written whole."""
+    write_atomically(path, render(result))

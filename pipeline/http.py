@@ -32,6 +32,7 @@ from pipeline.errors import (
     ConflictError,
     NotFoundError,
     RateLimitedError,
+    SendingStopped,
     TargetError,
     TerminalError,
     TransientError,
@@ -152,6 +153,9 @@ class ApiClient:
     max_connections: int = 16
     sleep: Callable[[float], None] = time.sleep
     requests_sent: int = 0
+    #: once set, no write (anything but GET) is sent or retried: it raises SendingStopped.
+    #: Reads go on, so that what landed can still be read back.
+    stop_writes: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         headers = {"Accept": "application/json", "User-Agent": "contact-sync/0.1"}
@@ -197,6 +201,7 @@ class ApiClient:
                     raise AmbiguousWriteError(str(exc), status=exc.status) from exc
                 if last or late:
                     raise
+                self._refuse_if_stopping(method, path)
                 self._wait_before_retry(exc, attempt, limiter)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -215,7 +220,9 @@ class ApiClient:
         content: bytes | None,
         limiter: str,
     ) -> httpx.Response:
+        self._refuse_if_stopping(method, path)
         self._limiter(limiter).acquire()
+        self._refuse_if_stopping(method, path)  # the wait for a place may have been long
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
         with self._count_lock:
@@ -255,6 +262,10 @@ class ApiClient:
                 method, path, params=query, content=content, headers=headers
             )
         return fast.send(self._client, request)
+
+    def _refuse_if_stopping(self, method: str, path: str) -> None:
+        if method.upper() != "GET" and self.stop_writes.is_set():
+            raise SendingStopped(f"{method} {redact(path)}: not sent, the run is stopping")
 
     def _limiter(self, name: str) -> RateLimiter:
         return self.limiters.get(name) or self.limiters.get("default") or _NO_LIMIT

@@ -116,8 +116,10 @@ class Journal:
         self.record("plan", counts=dict(counts.iter_rows()))
 
     def record_step(self, step: str, results: pl.DataFrame) -> None:
-        """What one step confirmed: the rows by status, with their remote ids."""
-        landed = results.filter(pl.col("status") != "failed")
+        """What one step confirmed: the rows by status, with their remote ids (rows that
+        failed, or were not sent because the run was interrupted, are only counted)."""
+        not_sent = (pl.col("status") == "failed") | (pl.col("error_code") == "interrupted")
+        landed = results.filter(~not_sent.fill_null(False))
         self.record(
             "confirmed",
             step=step,
