@@ -25,7 +25,7 @@ from pipeline.errors import AuthError, ContactSyncError, TargetError, TransientE
 from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
 from pipeline.report import human_summary
-from pipeline.secrets import redact
+from pipeline.sanitize import clean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -157,7 +157,7 @@ def _settings(params: dict[str, Any]) -> Settings:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"contact-sync: {redact(message)}", err=True)
+    click.echo(f"contact-sync: {clean(message)}", err=True)
     sys.exit(code)
 
 
