@@ -26,6 +26,7 @@ from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
 from pipeline.report import human_summary
 from pipeline.sanitize import clean
+from pipeline.secrets import cleartext_warning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,8 +198,15 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
+def _run(
+    command: Callable[..., api.RunResult], params: dict[str, Any], *, remote: bool = False
+) -> None:
+    """Run ``command`` and print its summary; ``remote``: it sends the key to the target
+    (a warning first, when the key would travel in clear)."""
     settings = _settings(params)
+    warning = cleartext_warning(settings.base_url) if remote and settings.base_url else None
+    if warning:
+        click.echo(f"contact-sync: warning: {clean(warning)}", err=True)
     result = command(settings, choose_progress(settings.quiet or settings.no_progress))
     if not settings.quiet or result.exit_code != 0:
         if result.mapping.guessed and not settings.quiet:
@@ -240,7 +248,7 @@ def validate(**params: Any) -> None:
 @handle_errors
 def plan(**params: Any) -> None:
     """Diff INPUT against the target's contacts and report what sync would do."""
-    _run(functools.partial(api.plan, keep_results=False), params)
+    _run(functools.partial(api.plan, keep_results=False), params, remote=True)
 
 
 @main.command(epilog=EPILOG_SYNC)
@@ -249,7 +257,7 @@ def plan(**params: Any) -> None:
 @handle_errors
 def sync(**params: Any) -> None:
     """Validate INPUT, diff it against the target and push the changes."""
-    _run(functools.partial(api.sync, keep_results=False), params)
+    _run(functools.partial(api.sync, keep_results=False), params, remote=True)
 
 
 @main.command(epilog="\b\nExample:\n  contact-sync targets")

@@ -10,9 +10,12 @@ occurs, with no key to pass along.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import threading
+import urllib.request
+from urllib.parse import urlsplit
 
 from pipeline.errors import UsageError
 from pipeline.key_forms import key_regex
@@ -187,3 +190,45 @@ def known_key_regex() -> tuple[str, int] | None:
     if pattern is None:
         return None
     return pattern.pattern, (_MASK_REPEATS if _KNOWN.holds("*") else 1)
+
+
+def cleartext_warning(base_url: str) -> str | None:
+    """Why the key would travel unencrypted to ``base_url``, or None when it would not:
+    plain http to another machine, or to any machine through a proxy from the
+    environment (HTTP_PROXY, ALL_PROXY; NO_PROXY exempts hosts), as httpx uses them."""
+    parts = urlsplit(base_url)
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        return None
+    host = parts.hostname
+    where = f"{host}:{parts.port}" if parts.port else host
+    proxies = urllib.request.getproxies()  # what httpx reads (trust_env)
+    proxy = proxies.get("http") or proxies.get("all")
+    if proxy and not _exempt(host.lower(), proxies.get("no", "")):
+        return (
+            f"--base-url is plain http:// and goes through the proxy from HTTP_PROXY or "
+            f"ALL_PROXY: the proxy sees the API key in clear. Use https://, or exempt "
+            f"{where} with NO_PROXY"
+        )
+    if _loopback(host):
+        return None
+    return (
+        f"--base-url is plain http:// to {where}, which is not this machine: the API key "
+        "travels in clear, readable on the network. Use https:// unless it is a test server"
+    )
+
+
+def _exempt(host: str, no_proxy: str) -> bool:
+    """Whether NO_PROXY exempts ``host`` from the proxy (``*``, the host, a domain of it)."""
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry.lstrip(".")))):
+            return True
+    return False
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

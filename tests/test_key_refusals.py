@@ -1,5 +1,5 @@
-"""What the environment variable may hold and what --api-key-env may name: black-box
-through the CLI, against the sandbox."""
+"""What the environment variable may hold, what --api-key-env may name, and the warning
+for a key that would travel in clear: black-box through the CLI, against the sandbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.sandbox import RunningSandbox
 from tests.conftest import API_KEY, Cli
-from tests.hostile import key_forms_in
+from tests.hostile import hostile_server, key_forms_in
 
 CONTACTS = "phone,first_name\n+14155550101,Ann\n+14155550102,Bob\n"
 
@@ -47,6 +47,7 @@ def test_whitespace_around_the_key_is_stripped(
     monkeypatch.setenv("CONTACT_SYNC_API_KEY", f"  \t{API_KEY}\r\n\n")
     code, out = _plan(cli, tmp_path, arnis.url)
     assert code == 0, out
+    assert "warning" not in out  # http:// to this machine: nothing travels the network
     assert arnis.store.requests
 
 
@@ -132,3 +133,55 @@ def test_a_variable_name_is_still_named_when_unset(
     )
     assert code == 2, out
     assert "the environment variable ARNIS_API_KEY is empty or unset" in out
+
+
+def test_plain_http_to_another_machine_warns_once(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no key: the run stops before anything is sent, after the warning
+    monkeypatch.delenv("CONTACT_SYNC_API_KEY")
+    code, out = _plan(cli, tmp_path, "http://198.51.100.7:8080/api/v1")
+    assert code == 2, out
+    assert out.count("warning") == 1
+    assert "plain http:// to 198.51.100.7:8080, which is not this machine" in out
+    assert "the API key travels in clear" in out
+    code, out = _plan(cli, tmp_path, "https://198.51.100.7:8080/api/v1")
+    assert code == 2 and "warning" not in out
+
+
+def test_a_proxy_from_the_environment_sees_a_plain_http_key_and_is_warned_of(
+    cli: Cli,
+    sandbox_factory: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arnis = sandbox_factory("arnis")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with hostile_server(arnis.url, methods=frozenset()) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.removesuffix("/api/v1"))
+        code, out = _plan(cli, tmp_path, "http://contacts.example.test/api/v1")
+    assert code == 0, out
+    assert out.count("warning") == 1
+    assert "goes through the proxy from HTTP_PROXY or ALL_PROXY" in out
+    assert "the proxy sees the API key in clear" in out
+    assert proxy.forwarded[0].startswith("GET http://contacts.example.test/api/v1/contacts")
+    assert key_forms_in(out + _written(tmp_path), API_KEY) == []
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "warned"),
+    [("", True), ("127.0.0.1", False), ("localhost,127.0.0.1", False), ("*", False)],
+)
+def test_no_proxy_exempts_a_host_from_the_proxy_warning(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_proxy: str, warned: bool
+) -> None:
+    # no key: the run stops before anything is sent, after the warning (or none)
+    monkeypatch.delenv("CONTACT_SYNC_API_KEY")
+    for name in ("no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    code, out = _plan(cli, tmp_path, "http://127.0.0.1:9/api/v1")
+    assert code == 2, out
+    assert ("the proxy sees the API key in clear" in out) is warned
