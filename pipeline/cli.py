@@ -26,7 +26,8 @@ from pipeline.interrupt import StopRequest, handle_signals
 from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
 from pipeline.report import human_summary
-from pipeline.secrets import redact
+from pipeline.sanitize import clean
+from pipeline.secrets import cleartext_warning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -158,7 +159,7 @@ def _settings(params: dict[str, Any]) -> Settings:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"contact-sync: {redact(message)}", err=True)
+    click.echo(f"contact-sync: {clean(message)}", err=True)
     sys.exit(code)
 
 
@@ -199,10 +200,19 @@ def handle_errors(func: F) -> F:
 
 
 def _run(
-    command: Callable[..., api.RunResult], params: dict[str, Any], *, stoppable: bool = False
+    command: Callable[..., api.RunResult],
+    params: dict[str, Any],
+    *,
+    stoppable: bool = False,
+    remote: bool = False,
 ) -> None:
-    """Run ``command`` with signals handled (``stoppable``: it takes a ``StopRequest``)."""
+    """Run ``command`` with signals handled and print its summary (``stoppable``: it
+    takes a ``StopRequest``; ``remote``: it sends the key to the target, so a warning
+    comes first when the key would travel in clear)."""
     settings = _settings(params)
+    warning = cleartext_warning(settings.base_url) if remote and settings.base_url else None
+    if warning:
+        click.echo(f"contact-sync: warning: {clean(warning)}", err=True)
     progress = choose_progress(settings.quiet or settings.no_progress)
     with handle_signals(StopRequest()) as stop:
         result = command(settings, progress, **({"stop": stop} if stoppable else {}))
@@ -246,7 +256,7 @@ def validate(**params: Any) -> None:
 @handle_errors
 def plan(**params: Any) -> None:
     """Diff INPUT against the target's contacts and report what sync would do."""
-    _run(functools.partial(api.plan, keep_results=False), params)
+    _run(functools.partial(api.plan, keep_results=False), params, remote=True)
 
 
 @main.command(epilog=EPILOG_SYNC)
@@ -255,7 +265,7 @@ def plan(**params: Any) -> None:
 @handle_errors
 def sync(**params: Any) -> None:
     """Validate INPUT, diff it against the target and push the changes."""
-    _run(functools.partial(api.sync, keep_results=False), params, stoppable=True)
+    _run(functools.partial(api.sync, keep_results=False), params, stoppable=True, remote=True)
 
 
 @main.command(epilog="\b\nExample:\n  contact-sync targets")

@@ -37,7 +37,8 @@ from pipeline.errors import (
     TerminalError,
     TransientError,
 )
-from pipeline.secrets import ApiKey, redact
+from pipeline.sanitize import clean, excerpt
+from pipeline.secrets import ApiKey
 
 
 class AmbiguousWriteError(TransientError):
@@ -265,7 +266,7 @@ class ApiClient:
 
     def _refuse_if_stopping(self, method: str, path: str) -> None:
         if method.upper() != "GET" and self.stop_writes.is_set():
-            raise SendingStopped(f"{method} {redact(path)}: not sent, the run is stopping")
+            raise SendingStopped(clean(f"{method} {path}: not sent, the run is stopping"))
 
     def _limiter(self, name: str) -> RateLimiter:
         return self.limiters.get(name) or self.limiters.get("default") or _NO_LIMIT
@@ -278,13 +279,13 @@ class ApiClient:
         self.sleep(delay * random.uniform(0.5, 1.0))
 
     def _describe(self, method: str, path: str, exc: Exception) -> str:
-        reason = redact(str(exc) or type(exc).__name__, self.key.reveal())
-        return f"{method} {redact(path)}: {type(exc).__name__}: {reason}"
+        reason = str(exc) or type(exc).__name__
+        return clean(f"{method} {path}: {type(exc).__name__}: {reason}")
 
     def _error_for(self, method: str, path: str, response: httpx.Response) -> TargetError:
         status = response.status_code
         detail = self._body_message(response)
-        text = redact(f"{method} {path} → HTTP {status}: {detail}", self.key.reveal())
+        text = clean(f"{method} {path} → HTTP {status}: {detail}")
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return RateLimitedError(text, retry_after=retry_after)
@@ -297,15 +298,19 @@ class ApiClient:
             409: ConflictError,
         }.get(status, TerminalError)
         error = error_class(text, status=status)
-        error.detail = redact(detail, self.key.reveal())  # type: ignore[attr-defined]
+        error.detail = detail  # type: ignore[attr-defined]
         return error
 
     def _body_message(self, response: httpx.Response) -> str:
+        """The server's message, or an excerpt of its body, as it may be shown."""
         try:
             body = response.json()
         except ValueError:
-            return response.text[:300] or response.reason_phrase
-        return self.error_message(body) or json.dumps(body)[:300]
+            return excerpt(response.text or response.reason_phrase, _EXCERPT_CHARS)
+        message = self.error_message(body)
+        if message:
+            return excerpt(str(message), _MESSAGE_CHARS)
+        return excerpt(json.dumps(body), _EXCERPT_CHARS)
 
 
 class _NotSent(TransientError):
@@ -322,6 +327,10 @@ def error_detail(exc: TargetError) -> str:
 
 
 _NO_LIMIT = RateLimiter(None)
+#: an error body that is no message of the API's is cut to this many characters, and
+#: the API's message to ``_MESSAGE_CHARS`` (``excerpt``: cleaned, then cut)
+_EXCERPT_CHARS = 300
+_MESSAGE_CHARS = 1000
 
 #: a path httpx leaves as it is: segments of unreserved characters, none of them a dot
 #: segment (``.``/``..``), nothing to escape or normalise

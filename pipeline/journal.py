@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import LockHeldError
+from pipeline.secrets import redact
 
 
 def _pid_alive(pid: int) -> bool:
@@ -98,7 +99,7 @@ class Journal:
 
     def record(self, event: str, **data: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"time": time.time(), "event": event, **data}, default=str)
+        line = redact(json.dumps({"time": time.time(), "event": event, **data}, default=str))
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()

@@ -1,6 +1,9 @@
 """Everything the tool writes about a run: the per-row report, the rejects file, the
 summary JSON and the short human summary. Every cell that a spreadsheet would run as a
 formula is neutralised with a leading ``'`` (plain numbers and phone numbers excepted).
+Text that may have come from outside (the report's cells, the rejects file's error
+columns, the summary) holds no form of the API key and no control character
+(``pipeline.sanitize``); the rejects file's own cells stay exactly as read.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.sanitize import clean_expr
+from pipeline.secrets import redact
 from pipeline.staged import StagedFile, write_atomically
 
 REPORT_COLUMNS = (
@@ -52,7 +57,9 @@ def report_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     columns = [pl.col(c) if c in present else pl.lit(None).alias(c) for c in REPORT_COLUMNS]
     frame = results.lazy().select(columns)
     return frame.select(
-        (pl.col(c).cast(pl.String) if c in _SAFE_COLUMNS else neutralise(pl.col(c))).alias(c)
+        (
+            pl.col(c).cast(pl.String) if c in _SAFE_COLUMNS else neutralise(clean_expr(pl.col(c)))
+        ).alias(c)
         for c in REPORT_COLUMNS
     )
 
@@ -87,7 +94,9 @@ def write_rejects(
         .collect()
     )
     errors = rejected.select(
-        "row", pl.col("error_code").alias("\x00code"), pl.col("error_message").alias("\x00message")
+        "row",
+        clean_expr(pl.col("error_code")).alias("\x00code"),
+        clean_expr(pl.col("error_message")).alias("\x00message"),
     )
     rows = raw.join(errors, on="row", how="inner", maintain_order="left")
     headers = list(headers)
@@ -218,7 +227,7 @@ def summarise(
 
 
 def write_summary_json(summary: Summary, path: Path) -> None:
-    write_atomically(path, json.dumps(summary.as_json(), indent=2) + "\n")
+    write_atomically(path, redact(json.dumps(summary.as_json(), indent=2)) + "\n")
 
 
 #: how the human summary names each file a run writes (``Summary.extra["files"]``)
