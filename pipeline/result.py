@@ -13,7 +13,7 @@ from pipeline.errors import UsageError
 from pipeline.mapping import ColumnMapping
 from pipeline.read import RawTable
 from pipeline.report import Summary
-from pipeline.spool import Spool
+from pipeline.run.spool import Spool
 
 
 @dataclass
