@@ -222,3 +222,12 @@ def test_a_type_checking_cycle_and_a_shared_module_leading_to_a_stage_are_found(
     assert layering_violations(graph) == [
         "pipeline.mapping imports pipeline.config, which imports stages: ['pipeline.read']"
     ]
+
+
+def test_the_readme_layout_names_every_module_and_package_of_pipeline() -> None:
+    readme = (ROOT.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    names = [p.name for p in ROOT.glob("*.py") if p.stem not in ("__init__", "__main__")]
+    names += [f"{p.name}/" for p in ROOT.iterdir() if (p / "__init__.py").is_file()]
+    missing = sorted(n for n in names if n not in layout.split())
+    assert not missing, f"README's layout does not name {missing}"
