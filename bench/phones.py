@@ -21,8 +21,8 @@ import polars as pl
 from phonenumbers import PhoneMetadata, PhoneNumberType, re_util
 
 from bench.cache import iowait_seconds, shared_libraries, warm
-from pipeline.phones import effective_regions, normalize_phones, reference_e164
-from pipeline.phones_fast import DEFER, fast_e164
+from pipeline.normalize.phones import effective_regions, normalize_phones, reference_e164
+from pipeline.normalize.phones_fast import DEFER, fast_e164
 
 DEFAULT_REGION = "US"
 T = TypeVar("T")

@@ -17,9 +17,10 @@ from typing import Any
 import polars as pl
 
 from pipeline.config import Settings
+from pipeline.dedupe import check_contacts, first_valid_rows, mark_duplicates
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.validate import check_contacts, first_valid_rows, mark_duplicates, schema_problems
+from pipeline.validate import schema_problems
 
 
 def _contacts(csv: str) -> pl.DataFrame:
@@ -40,12 +41,12 @@ def stage_read(csv: str) -> dict[str, Any]:
 
 
 def stage_normalize(csv: str) -> dict[str, Any]:
-    from pipeline.phones import normalize_phones
+    from pipeline.normalize.country import country_codes
+    from pipeline.normalize.phones import normalize_phones
 
     contacts = _contacts(csv)
-    seconds, _ = _timed(
-        lambda: normalize_phones(contacts["phone_input"], contacts["country"], "US")
-    )
+    regions = country_codes(contacts["country"])
+    seconds, _ = _timed(lambda: normalize_phones(contacts["phone_input"], regions, "US"))
     return {"seconds": seconds, "rows": contacts.height}
 
 

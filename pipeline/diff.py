@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from pipeline.dedupe import number_key
 from pipeline.errors import GuardError, UsageError
 from pipeline.targets.base import REMOTE_SCHEMA, Capabilities
-from pipeline.validate import number_key
 
 Mode = Literal["upsert", "create-only", "update-only", "mirror"]
 MODES: tuple[Mode, ...] = ("upsert", "create-only", "update-only", "mirror")

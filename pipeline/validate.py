@@ -1,10 +1,14 @@
-"""Clean, normalize, validate and dedupe the contact frame: read → checked frame.
+"""Validate the contact frame, its values normalized as it goes: contact frame → checked
+records.
 
-The checked frame keeps every record (``row``) with ``e164``, ``status`` (``valid``,
-``invalid``, ``duplicate``), ``error_code`` (the first problem) and ``error_message``
-(all of them), plus the cleaned canonical fields that targets consume:
-``tags``/``lists`` as lists, ``opted_out`` as a boolean, ``metadata`` as JSON text and
-``name`` derived from first/last when absent (first/last split from ``name`` likewise).
+Each record is checked alone (:func:`check_records`): its phone to E.164, its country to
+a code, its other fields cleaned (:mod:`pipeline.normalize`), then every problem found in
+one pandera pass. The checked records keep every record (``row``) with ``e164``,
+``status`` (``valid`` or ``invalid``; :mod:`pipeline.dedupe` makes the later records of a
+number ``duplicate``), ``error_code`` (the first problem) and ``error_message`` (all of
+them), plus the cleaned canonical fields that targets consume: ``tags``/``lists`` as
+lists, ``opted_out`` as a boolean, ``metadata`` as JSON text and ``name`` derived from
+first/last when absent (first/last split from ``name`` likewise).
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from collections.abc import Collection
 import pandera.errors
 import polars as pl
 
-from pipeline.fields import METADATA_PREFIX
-from pipeline.phones import normalize_phones
+from pipeline.normalize.country import with_country_codes
+from pipeline.normalize.fields import clean_fields, typed_fields
+from pipeline.normalize.phones import normalize_phones
 from schemas.contact import ERROR_CODES, ContactModel
 
-_TRUE_WORDS = ("true", "yes", "y", "1", "x", "opted out")
 #: the order in which problems are named; the first one found is the row's error_code
 _CHECK_ORDER = ("read", "phone", "email", "timezone", "language", "opted_out")
 _EMPTY_ERRORS = pl.DataFrame(
@@ -31,31 +35,6 @@ _EMPTY_ERRORS = pl.DataFrame(
 )
 
 
-def check_contacts(
-    contacts: pl.DataFrame,
-    *,
-    default_region: str = "US",
-    read_errors: pl.DataFrame | None = None,
-    kept_before: pl.DataFrame | None = None,
-    phones: pl.DataFrame | None = None,
-    wanted: Collection[str] | None = None,
-) -> pl.DataFrame:
-    """The checked frame for a contact frame (see the module docstring):
-    :func:`check_records`, then :func:`mark_duplicates`.
-
-    ``kept_before`` (see :func:`kept_numbers`) holds the numbers kept from earlier pieces
-    of the same file: a valid row with one of them is a duplicate of that earlier row.
-    """
-    checked = check_records(
-        contacts,
-        default_region=default_region,
-        read_errors=read_errors,
-        phones=phones,
-        wanted=wanted,
-    )
-    return mark_duplicates(checked, kept_before)
-
-
 def check_records(
     contacts: pl.DataFrame,
     *,
@@ -64,17 +43,18 @@ def check_records(
     phones: pl.DataFrame | None = None,
     wanted: Collection[str] | None = None,
 ) -> pl.DataFrame:
-    """The part of the check each record passes alone: phones, fields, problems, typed
-    fields; ``status`` is ``valid`` or ``invalid`` (duplicates are :func:`mark_duplicates`').
+    """The check each record passes alone: phones, fields, problems, typed fields;
+    ``status`` is ``valid`` or ``invalid`` (duplicates are :mod:`pipeline.dedupe`'s).
 
     Order-free, so the pieces of a big file are checked ahead, in threads.
     ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already.
     ``wanted`` names the only columns the caller will use: the typed fields it leaves out
     are not worked out.
     """
+    contacts = with_country_codes(contacts)
     if phones is None:
-        phones = contact_phones(contacts, default_region)
-    frame = contacts.with_columns(phones["e164"]).pipe(_clean_fields)
+        phones = _phones(contacts, default_region)
+    frame = contacts.with_columns(phones["e164"]).pipe(clean_fields)
     problems = pl.concat(
         [
             _read_problems(read_errors),
@@ -82,47 +62,19 @@ def check_records(
             schema_problems(frame),
         ]
     )
-    return (
-        frame.pipe(_attach_problems, problems).pipe(_finish_fields, wanted).pipe(first_valid_rows)
-    )
+    return frame.pipe(_attach_problems, problems).pipe(typed_fields, wanted)
 
 
 def contact_phones(contacts: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
     """The contacts' phones to E.164 (see ``normalize_phones``), each with its record's
     country as the region hint: the costly, order-free part of the check."""
+    return _phones(with_country_codes(contacts), default_region)
+
+
+def _phones(contacts: pl.DataFrame, default_region: str) -> pl.DataFrame:
+    """:func:`contact_phones` of contacts whose countries are codes already."""
     return normalize_phones(
         contacts["phone_input"], contacts.get_column("country", default=None), default_region
-    )
-
-
-def kept_numbers(checked: pl.DataFrame) -> pl.DataFrame:
-    """The numbers a checked piece keeps, as ``e164_key`` (Int64: E.164 digits fit in 15)
-    and ``first_row``: what the later pieces of the file are deduplicated against."""
-    return checked.filter(pl.col("status") == "valid").select(
-        _e164_key(), pl.col("row").alias("first_row")
-    )
-
-
-def number_key(column: str = "e164") -> pl.Expr:
-    """An E.164 number as an integer (its digits: at most 15), null for anything else:
-    what the numbers of a big file are kept as, at 8 bytes each."""
-    is_e164 = pl.col(column).str.contains(r"^\+[1-9][0-9]{0,17}$")
-    return pl.when(is_e164).then(_digits(column)).alias("number_key")
-
-
-def _e164_key() -> pl.Expr:
-    """``number_key`` of a checked record's ``e164``, which is E.164 or null already."""
-    return _digits("e164").alias("e164_key")
-
-
-def _digits(column: str) -> pl.Expr:
-    return pl.col(column).str.slice(1).cast(pl.Int64, strict=False)
-
-
-def _clean_fields(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.col("opted_out").str.to_lowercase().str.strip_chars().alias("opted_out"),
-        pl.col("email").str.strip_chars(),
     )
 
 
@@ -226,120 +178,3 @@ def _with_problems(frame: pl.DataFrame, per_row: pl.DataFrame) -> pl.DataFrame:
         per_row["error_code"].gather(at).alias("error_code"),
         per_row["error_message"].gather(at).alias("error_message"),
     )
-
-
-def mark_duplicates(frame: pl.DataFrame, kept_before: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Among valid rows, the first of each E.164 wins; later ones are duplicates of it
-    (of the earlier piece's row, with ``kept_before``).
-
-    ``frame`` is :func:`check_records`' output: its ``first_row`` column names the first
-    valid row of each number within the piece already (the order-free part)."""
-    return settle_duplicates(frame, kept_before)[0]
-
-
-def settle_duplicates(
-    frame: pl.DataFrame, kept_before: pl.DataFrame | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`mark_duplicates`, and the numbers the piece keeps (what :func:`kept_numbers`
-    gives of its result), found from the integer keys rather than the texts: pieces are
-    settled one after another while the next ones wait (some 15 ms a piece of 336k rows)."""
-    joined = frame
-    if kept_before is not None and kept_before.height:
-        earlier = kept_before.rename({"first_row": "_earlier"})
-        joined = (
-            joined.join(earlier, on="e164_key", how="left", maintain_order="left")
-            .with_columns(pl.coalesce("_earlier", "first_row").alias("first_row"))
-            .drop("_earlier")
-        )
-    # first_row is null on the rows that are not valid: they compare null, never true
-    kept = joined.filter(pl.col("row") == pl.col("first_row")).select(
-        "e164_key", pl.col("row").alias("first_row")
-    )
-    is_dup = (pl.col("status") == "valid") & (pl.col("row") != pl.col("first_row"))
-    marked = joined.with_columns(
-        pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
-        pl.when(is_dup)
-        .then(pl.lit("duplicate_in_file"))
-        .otherwise(pl.col("error_code"))
-        .alias("error_code"),
-        pl.when(is_dup)
-        .then(
-            pl.format(
-                "same number {} as row {}, which is kept", pl.col("e164"), pl.col("first_row")
-            )
-        )
-        .otherwise(pl.col("error_message"))
-        .alias("error_message"),
-    ).drop("first_row", "e164_key")
-    return marked, kept
-
-
-def first_valid_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """``e164_key`` and ``first_row``: the first valid row of the piece with the same
-    number, for :func:`mark_duplicates`."""
-    valid = pl.col("status") == "valid"
-    key = pl.when(valid).then(_e164_key())
-    # The rows that are not valid share the null key: their minimum is dropped after.
-    first = pl.col("row").min().over("e164_key")
-    return frame.with_columns(key).with_columns(
-        pl.when(pl.col("e164_key").is_not_null()).then(first).alias("first_row")
-    )
-
-
-def _finish_fields(frame: pl.DataFrame, wanted: Collection[str] | None = None) -> pl.DataFrame:
-    """Typed canonical fields for the targets: lists, booleans, names, metadata (those
-    ``wanted``, when given)."""
-    metadata_columns = [c for c in frame.columns if c.startswith(METADATA_PREFIX)]
-    fields = {
-        "tags": _split_list("tags"),
-        "lists": _split_list("lists"),
-        "opted_out": pl.col("opted_out").is_in(list(_TRUE_WORDS)).fill_null(False),
-        "name": _full_name(),
-        "first_name": _first_name(),
-        "last_name": _last_name(),
-        "metadata": _metadata_json(metadata_columns),
-    }
-    if wanted is not None:
-        fields = {name: value for name, value in fields.items() if name in wanted}
-    return frame.with_columns(**fields).drop(metadata_columns)
-
-
-def _split_list(column: str) -> pl.Expr:
-    items = pl.col(column).str.replace_all(",", ";").str.split(";")
-    cleaned = items.list.eval(pl.element().str.strip_chars()).list.eval(
-        pl.element().filter(pl.element() != "")
-    )
-    return (
-        pl.when(pl.col(column).is_null())
-        .then(pl.lit(None, pl.List(pl.String)))
-        .otherwise(cleaned)
-        .alias(column)
-    )
-
-
-def _full_name() -> pl.Expr:
-    joined = pl.concat_str(
-        [pl.col("first_name"), pl.col("last_name")], separator=" ", ignore_nulls=True
-    )
-    derived = pl.when(joined.str.strip_chars() == "").then(None).otherwise(joined)
-    return pl.coalesce(pl.col("name"), derived).alias("name")
-
-
-def _first_name() -> pl.Expr:
-    split = pl.col("name").str.strip_chars().str.splitn(" ", 2).struct.field("field_0")
-    return pl.coalesce(pl.col("first_name"), split).alias("first_name")
-
-
-def _last_name() -> pl.Expr:
-    split = pl.col("name").str.strip_chars().str.splitn(" ", 2).struct.field("field_1")
-    only_when_no_first = pl.when(pl.col("first_name").is_null()).then(split)
-    return pl.coalesce(pl.col("last_name"), only_when_no_first).alias("last_name")
-
-
-def _metadata_json(columns: list[str]) -> pl.Expr:
-    if not columns:
-        return pl.lit(None, pl.String).alias("metadata")
-    fields = [pl.col(c).alias(c[len(METADATA_PREFIX) :]) for c in columns]
-    struct = pl.struct(fields)
-    any_value = pl.any_horizontal([pl.col(c).is_not_null() for c in columns])
-    return pl.when(any_value).then(struct.struct.json_encode()).alias("metadata")

@@ -141,7 +141,7 @@ def e164(num: PhoneNumber) -> str:
 
 
 def row_region(country_cell: str, default: str = "US") -> str:
-    """The region the pipeline is documented to use for a row (pipeline/phones.py)."""
+    """The region the pipeline is documented to use for a row (pipeline/normalize/phones.py)."""
     c = (country_cell or "").strip().upper()
     return c if re.fullmatch(r"[A-Z]{2}", c) else default
 

@@ -9,18 +9,24 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from pipeline.mapping import country_code, map_columns, to_contact_frame
+from pipeline.dedupe import (
+    Deduper,
+    check_contacts,
+    first_valid_rows,
+    kept_numbers,
+    number_key,
+    settle_duplicates,
+)
+from pipeline.mapping import map_columns, to_contact_frame
+from pipeline.normalize.country import country_code, country_codes
+from pipeline.normalize.fields import clean_fields
 from pipeline.read import read_table
 from pipeline.validate import (
     _attach_problems,
-    _clean_fields,
     _phone_problems,
-    check_contacts,
     check_records,
     contact_phones,
-    kept_numbers,
     schema_problems,
-    settle_duplicates,
 )
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -59,12 +65,31 @@ def test_pieces_settled_in_order_give_the_check_of_the_whole() -> None:
     kept = pl.DataFrame(schema={"e164_key": pl.Int64, "first_row": pl.Int64})
     settled = []
     for start, length in ((0, 7), (7, once.height), (7 + once.height, twice.height)):
-        records = check_records(twice.slice(start, length))
+        records = first_valid_rows(check_records(twice.slice(start, length)))
         marked, kept_here = settle_duplicates(records, kept)
         assert_frame_equal(kept_here, kept_numbers(marked))
         kept = pl.concat([kept, kept_here])
         settled.append(marked)
     assert_frame_equal(pl.concat(settled), whole)
+
+
+def test_a_deduper_settles_pieces_as_the_whole_and_gathers_every_number() -> None:
+    """Deduper (what a run uses) settles the pieces as check_contacts does the whole, and
+    gathers every number of the file: the kept ones and those of records invalid for
+    another reason than the phone (mirror mode keeps them remotely)."""
+    once = _contacts("messy.csv")
+    twice = pl.concat([once, once.with_columns(pl.col("row") + once.height)])
+    whole = check_contacts(twice)
+    dedupe = Deduper(all_numbers=True)
+    settled = [
+        dedupe.settle(first_valid_rows(check_records(twice.slice(start, length))))
+        for start, length in ((0, 7), (7, once.height), (7 + once.height, twice.height))
+    ]
+    assert_frame_equal(pl.concat(settled), whole)
+    numbers = whole.select(number_key()).to_series().drop_nulls()
+    invalid = whole.filter(pl.col("status") == "invalid").select(number_key()).to_series()
+    assert invalid.drop_nulls().len() > 0  # some records have a number and another problem
+    assert set(dedupe.numbers().to_list()) == set(numbers.to_list())
 
 
 def _plainly_attached(frame: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFrame:
@@ -92,7 +117,7 @@ def test_problems_attach_by_place_as_by_a_join() -> None:
     another: placed by position) and with gaps (joined)."""
     contacts = _contacts("messy.csv")
     phones = contact_phones(contacts)
-    frame = _clean_fields(contacts.with_columns(phones["e164"]))
+    frame = clean_fields(contacts.with_columns(phones["e164"]))
     problems = pl.concat([_phone_problems(contacts["row"], phones), schema_problems(frame)])
     rows = contacts["row"]
     extra = pl.DataFrame(
@@ -119,12 +144,20 @@ def test_country_hints_map_as_cell_by_cell() -> None:
     table = read_table(SAMPLES / "messy.csv")
     frame = pl.DataFrame({"row": range(1, len(cells) + 1), "Phone": "1", "Country": cells})
     mapping = map_columns(["Phone", "Country"], {}, None)
-    mapped = to_contact_frame(replace(table, frame=frame), mapping)
+    mapped = country_codes(to_contact_frame(replace(table, frame=frame), mapping)["country"])
     one_by_one = [
         pl.DataFrame({"c": [c]}, schema={"c": pl.String})
         .select(country_code(pl.col("c").str.strip_chars().replace("", None)))
         .item()
         for c in cells
     ]
-    assert mapped["country"].to_list() == one_by_one
+    assert mapped.to_list() == one_by_one
     assert one_by_one[:4] == ["GB", "GB", "GB", "DE"]
+
+
+def test_the_checked_records_carry_country_codes() -> None:
+    """The contact frame holds the country cells as read; the check makes them codes."""
+    contacts = _contacts("messy.csv")
+    assert not contacts["country"].drop_nulls().str.contains("^[A-Z]{2}$").all()
+    checked = check_contacts(contacts)
+    assert checked["country"].to_list() == country_codes(contacts["country"]).to_list()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipeline.errors import InputError
 from pipeline.fields import CANONICAL_FIELDS
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
+from pipeline.normalize.country import with_country_codes
 from pipeline.read import RawTable, read_table
 
 ALIASES = {
@@ -324,7 +325,7 @@ def test_country_names_and_codes_become_alpha2(tmp_path: Path) -> None:
         "Brasil", "México", "Atlantis", "", "+1", "Côte d'Ivoire", "IN", "India",
     ]  # fmt: skip
     table = table_of(tmp_path, "Phone,Country\n" + "".join(f"1,{v}\n" for v in values))
-    frame = to_contact_frame(table, map_columns(table.frame.columns))
+    frame = with_country_codes(to_contact_frame(table, map_columns(table.frame.columns)))
     assert frame["country"].to_list() == [
         "US", "US", "DE", "DE", "US", "GB", "GB", "FR", "BR", "MX", None, None, None, None,
         "IN", "IN",

@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType, re_util
 
 from bench.phones import messy_phones
-from pipeline import phones as phones_module
-from pipeline import phones_fast
-from pipeline.phones import normalize_phones
-from pipeline.phones_fast import DEFER, fast_e164, rules, validity_patterns
+from pipeline.normalize import phones as phones_module
+from pipeline.normalize.phones import normalize_phones
+from pipeline.normalize.phones_fast import DEFER, fast_e164, rules, validity_patterns
+from pipeline.normalize.phones_fast import meta as meta_module
+from pipeline.normalize.phones_fast.meta import Meta
 
 DEFAULTS = ("US", "GB", "DE", "BR", "AU", "IN", "JP", "AR")
 FORMATS = (
@@ -284,14 +285,14 @@ def test_one_row_at_a_time(examples: list) -> None:
 def test_untranslatable_regions_are_deferred_not_guessed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A region whose metadata the fast path cannot translate (here: pretend GB, CA, AR)
     sends its rows, and the rows of calling codes it shares, to phonenumbers."""
-    compile_meta = phones_fast._compile_meta
+    compile_meta = meta_module._compile_meta
 
-    def pretend(code: str, meta: PhoneMetadata) -> phones_fast.Meta:
+    def pretend(code: str, meta: PhoneMetadata) -> Meta:
         compiled = compile_meta(code, meta)
         return replace(compiled, supported=compiled.supported and meta.id not in {"GB", "CA", "AR"})
 
-    monkeypatch.setattr(phones_fast, "_compile_meta", pretend)
-    phones_fast.rules.cache_clear()
+    monkeypatch.setattr(meta_module, "_compile_meta", pretend)
+    rules.cache_clear()
     try:
         texts = ["+44 20 7946 0958", "020 7946 0958", "(415) 555-2671", "+54 9 11 1234 5678"]
         hints = ["US", "GB", "US", "US"]
@@ -299,7 +300,7 @@ def test_untranslatable_regions_are_deferred_not_guessed(monkeypatch: pytest.Mon
         assert_agrees([*texts, "+33 1 23 45 67 89"], [*hints, "FR"])
     finally:
         monkeypatch.undo()
-        phones_fast.rules.cache_clear()
+        rules.cache_clear()
 
 
 def test_a_failing_fast_path_costs_speed_not_answers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
 """Small batches against plain phonenumbers.
 
 normalize_phones has a fixed cost per call, so small frames take other routes through
-pipeline.phones_fast (steps given few rows ask phonenumbers row by row; small frames skip
+pipeline.normalize.phones_fast (steps given few rows ask phonenumbers row by row; small frames skip
 the streaming engine and split routes by gathers). Every expectation here is computed with
 phonenumbers itself (parse with the row's region, is_valid_number, E.164), never with
 pipeline code, and the answers must not depend on which route a row took.
@@ -17,8 +17,8 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from polars.testing import assert_frame_equal
 
-from pipeline import phones as phones_module
-from pipeline import phones_fast
+from pipeline.normalize import phones as phones_module
+from pipeline.normalize.phones_fast import frames
 from pipeline.phones import INVALID_PHONE, MISSING_PHONE, normalize_phones
 from tests.test_phones_fast import effective_region, expected_e164
 
@@ -166,10 +166,10 @@ def test_equal_inputs_get_equal_answers() -> None:
 
 
 THRESHOLDS = (
-    phones_fast._FEW_VALID,
-    phones_fast._FEW_LATER,
-    phones_fast._FEW_OWN,
-    phones_fast._FEW_STRIP,
+    frames.FEW_VALID,
+    frames.FEW_LATER,
+    frames.FEW_OWN,
+    frames.FEW_STRIP,
 )
 SIZES = sorted({2, 3, 10, *(t + d for t in THRESHOLDS for d in (-1, 0, 1))})
 
@@ -187,26 +187,26 @@ NEVER, ALWAYS = 0, 10**9
 ROUTES = {
     # every step that can ask phonenumbers row by row does
     "row by row": {
-        "_FEW_VALID": ALWAYS,
-        "_FEW_LATER": ALWAYS,
-        "_FEW_STRIP": ALWAYS,
-        "_FEW_OWN": ALWAYS,
+        "FEW_VALID": ALWAYS,
+        "FEW_LATER": ALWAYS,
+        "FEW_STRIP": ALWAYS,
+        "FEW_OWN": ALWAYS,
     },
     # no step does: every step in polars
     "all polars": {
-        "_FEW_VALID": NEVER,
-        "_FEW_LATER": NEVER,
-        "_FEW_STRIP": NEVER,
-        "_FEW_OWN": NEVER,
+        "FEW_VALID": NEVER,
+        "FEW_LATER": NEVER,
+        "FEW_STRIP": NEVER,
+        "FEW_OWN": NEVER,
     },
     # the code large frames take (streaming engine, routes by filters, hints cleaned once
     # per distinct value), on small frames
     "large-frame code": {
-        "_FEW_VALID": NEVER,
-        "_FEW_LATER": NEVER,
-        "_FEW_STRIP": NEVER,
-        "_FEW_OWN": NEVER,
-        "_STREAMING_ROWS": NEVER,
+        "FEW_VALID": NEVER,
+        "FEW_LATER": NEVER,
+        "FEW_STRIP": NEVER,
+        "FEW_OWN": NEVER,
+        "STREAMING_ROWS": NEVER,
         "_CLEAN_EACH": NEVER,
     },
 }
@@ -227,7 +227,7 @@ def test_every_route_gives_the_same_answers(
     hints = pl.Series([h for _, h in mixed_rows], dtype=pl.String)
     usual = normalize_phones(texts, hints, "US")
     for name, value in ROUTES[route].items():
-        module = phones_module if name == "_CLEAN_EACH" else phones_fast
+        module = phones_module if name == "_CLEAN_EACH" else frames
         monkeypatch.setattr(module, name, value)
     forced = check(mixed_rows)
     assert_frame_equal(forced, usual)  # e164, codes and messages alike

@@ -14,10 +14,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline import api, spool
+from pipeline import api
 from pipeline.config import Settings
 from pipeline.errors import AbortError, GuardError
 from pipeline.read import read_chunks
+from pipeline.run import spool
 from pipeline.sandbox import RunningSandbox, Store
 from tests.conftest import API_KEY
 
@@ -111,7 +112,7 @@ def scene(
 def _in_pieces(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """About six rows a piece, and every spooled piece written to disk."""
     monkeypatch.setattr(spool, "DEFAULT_BUDGET_BYTES", 0)
-    monkeypatch.setattr("pipeline.read._SAMPLE_CHARS", 4)  # small files in many pieces
+    monkeypatch.setattr("pipeline.read.encoding.SAMPLE_CHARS", 4)  # small files in many pieces
     assert settings.input is not None
     assert len(list(read_chunks(settings.input, block_bytes=PIECE_BYTES))) >= 6
     return replace(settings, read_block_bytes=PIECE_BYTES)

@@ -100,7 +100,7 @@ def test_a_file_checked_in_pieces_gives_the_same_report_and_rejects(
     data = ("sep=,\n" + buffer.getvalue()).encode()
     outputs = []
     with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
-        patch.setattr("pipeline.read._SAMPLE_CHARS", 4)  # small files in many pieces
+        patch.setattr("pipeline.read.encoding.SAMPLE_CHARS", 4)  # small files in many pieces
         path = Path(tmp) / "in.csv"
         path.write_bytes(data)
         for size in (len(data) + 1, block_bytes):

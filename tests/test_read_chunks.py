@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import read
 from pipeline.errors import InputError
 from pipeline.read import RawTable, read_chunks, read_table
+from pipeline.read import encoding as read_encoding
+from pipeline.read.table import FOOTER_ROWS
 from tests.test_read import csv_files, messy_files
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -34,7 +35,7 @@ _SETTINGS = settings(
 def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first piece holds the delimiter-sniffing sample (4 bytes a character at most):
     a small sample, the same for both readers, lets small files be cut into pieces."""
-    monkeypatch.setattr(read, "_SAMPLE_CHARS", 8)
+    monkeypatch.setattr(read_encoding, "SAMPLE_CHARS", 8)
 
 
 def joined(pieces: list[RawTable]) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
@@ -84,9 +85,9 @@ def test_a_file_of_known_size_is_cut_into_pieces_of_one_size(tmp_path: Path) -> 
     """Read a block ahead, the last piece would be the rest (one block to two): 2.4 blocks
     of records would be two pieces, the second twice the first. Cut evenly they are one
     size, give or take a record and the few records a piece holds back for the next one
-    (the footer rule: read._FOOTER_ROWS)."""
+    (the footer rule: FOOTER_ROWS)."""
     record = b"+14155550100,Ann Example,ann@example.com\n"  # 41 bytes
-    slack = 2 + 2 * read._FOOTER_ROWS
+    slack = 2 + 2 * FOOTER_ROWS
     data = b"phone,name,email\n" + record * 2400
     path = write(tmp_path, data)
     for block, count in ((41_000, 2), (4_100, 24)):  # 2.4 and 24 blocks
@@ -162,7 +163,7 @@ def test_one_cell_records_in_the_middle_are_kept(tmp_path: Path) -> None:
 def test_encodings_and_non_ascii_headers(
     tmp_path: Path, encoding: str, bom: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(read, "_SAMPLE_CHARS", 60)
+    monkeypatch.setattr(read_encoding, "SAMPLE_CHARS", 60)
     text = "Téléphone;Prénom\n" + "".join(
         f"+33 1 42 68 {i:02d} {i:02d};Zoé {i}\n" for i in range(99)
     )

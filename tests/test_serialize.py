@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.dedupe import check_contacts
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
 from pipeline.targets import arnis, consuelo, dmchamp, oliai, zexa
 from pipeline.targets.base import body_of
 from pipeline.targets.serialize import json_array, json_objects
-from pipeline.validate import check_contacts
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 NAME_MAPS = {

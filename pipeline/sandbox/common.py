@@ -29,14 +29,14 @@ _NOT_PRIMED = object()
 
 
 def prime_e164(values: list[Any], region: str = "US") -> None:
-    """Normalize a bulk request's phones in one batch (pipeline.phones, which agrees with
-    phonenumbers on every input), so that the per-item checks that follow are lookups."""
+    """Normalize a bulk request's phones in one batch (pipeline.normalize.phones, which agrees
+    with phonenumbers on every input), so that the per-item checks that follow are lookups."""
     texts = [v for v in values if isinstance(v, str) and v.strip()]
     if region == "US":  # +digits are for plus_digits_e164 (see any_format_to_e164)
         texts = [t for t in texts if not plus_digits(t)]
     if len(texts) < 50:
         return
-    from pipeline.phones import normalize_phones
+    from pipeline.normalize.phones import normalize_phones
 
     e164 = normalize_phones(pl.Series(texts, dtype=pl.String), None, region)["e164"].to_list()
     with _PRIMED_LOCK:

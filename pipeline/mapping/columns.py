@@ -1,0 +1,144 @@
+"""Which column feeds which field: overrides first, then metadata columns, the phone
+candidates in preference order, and the best tier for every other field
+(:func:`map_columns`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pipeline.errors import InputError
+from pipeline.fields import CANONICAL_FIELDS, METADATA_PREFIX, PHONE, ROW
+from pipeline.mapping.headers import key, match_tier, metadata_key, phone_like, phone_rank
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which frame column feeds which contact field (see the module docstring)."""
+
+    fields: dict[str, str]
+    phone_columns: list[str]
+    metadata: dict[str, str] = field(default_factory=dict)
+    guessed: dict[str, str] = field(default_factory=dict)
+
+
+def map_columns(
+    columns: list[str],
+    overrides: Mapping[str, str] | None = None,
+    phone_preference: Sequence[str] | None = None,
+) -> ColumnMapping:
+    """Decide the column of every field; raises InputError when there is no phone column.
+
+    ``columns`` are the raw frame's column names (a ``row`` column is ignored).
+    """
+    columns = [c for c in columns if c != ROW]
+    chosen = _resolve_overrides(columns, overrides or {})
+    claimed = {c for c in chosen.values() if c}
+    free = [c for c in columns if c not in claimed]
+
+    metadata = {k[len(METADATA_PREFIX) :]: c for k, c in chosen.items() if _is_metadata(k) and c}
+    for column in free:
+        meta = metadata_key(column)
+        if meta is not None:
+            metadata.setdefault(meta, column)
+    used = claimed | set(metadata.values())
+    free = [c for c in free if c not in used]
+
+    phone_columns, phone_guessed = _phone_columns(columns, free, chosen, phone_preference)
+    free = [c for c in free if c not in phone_columns]
+
+    fields: dict[str, str] = {}
+    guessed: dict[str, str] = {}
+    if phone_columns:
+        fields[PHONE] = phone_columns[0]
+        if phone_guessed:
+            guessed[PHONE] = phone_columns[0]
+    for name in CANONICAL_FIELDS:
+        if name == PHONE:
+            continue
+        if name in chosen:
+            if chosen[name]:
+                fields[name] = chosen[name]
+            continue
+        best = _best_column(name, free)
+        if best is not None:
+            column, tier = best
+            fields[name] = column
+            free.remove(column)
+            if tier > 1:
+                guessed[name] = column
+    if not phone_columns:
+        raise InputError(_no_phone_message(columns))
+    return ColumnMapping(
+        fields=fields, phone_columns=phone_columns, metadata=metadata, guessed=guessed
+    )
+
+
+def _is_metadata(name: str) -> bool:
+    return name.startswith(METADATA_PREFIX) and len(name) > len(METADATA_PREFIX)
+
+
+def _best_column(fieldname: str, candidates: Iterable[str]) -> tuple[str, int] | None:
+    best: tuple[str, int] | None = None
+    for column in candidates:
+        tier = match_tier(fieldname, column)
+        if tier is not None and (best is None or tier < best[1]):
+            best = (column, tier)
+    return best
+
+
+def _phone_columns(
+    columns: list[str],
+    free: list[str],
+    chosen: Mapping[str, str],
+    preference: Sequence[str] | None,
+) -> tuple[list[str], bool]:
+    """(candidates in preference order, whether they were guessed)."""
+    if PHONE in chosen:
+        return ([chosen[PHONE]] if chosen[PHONE] else []), False
+    auto = [c for c in free if phone_like(c)]
+    auto.sort(key=phone_rank)  # stable: file order within a rank
+    preferred = [_find_column(columns, c, "phone preference") for c in preference or ()]
+    ordered = list(dict.fromkeys(preferred + auto))
+    exact = bool(ordered) and key(ordered[0]) == PHONE
+    return ordered, not (exact or bool(preferred))
+
+
+def _resolve_overrides(columns: list[str], overrides: Mapping[str, str]) -> dict[str, str]:
+    resolved: dict[str, str] = {}
+    for name, column in overrides.items():
+        fieldname = name.strip()
+        if fieldname not in CANONICAL_FIELDS and not _is_metadata(fieldname):
+            raise InputError(
+                f"--map {name}=...: unknown field {name!r}; the fields are: "
+                + ", ".join(CANONICAL_FIELDS)
+                + f", or {METADATA_PREFIX}KEY for a metadata entry"
+            )
+        resolved[fieldname] = (
+            _find_column(columns, column, f"--map {fieldname}={column}") if column else ""
+        )
+    return resolved
+
+
+def _find_column(columns: list[str], wanted: str, option: str) -> str:
+    if wanted in columns:
+        return wanted
+    folded = [c for c in columns if c.casefold() == wanted.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    folded = [c for c in columns if c.strip().casefold() == wanted.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    raise InputError(
+        f"{option}: the file has no column {wanted!r}; its columns are: " + _quoted(columns)
+    )
+
+
+def _quoted(columns: Iterable[str]) -> str:
+    return ", ".join(repr(c) for c in columns) or "(none)"
+
+
+def _no_phone_message(columns: list[str]) -> str:
+    return (
+        f"no phone column found among: {_quoted(columns)}. Name the column with --map phone=COLUMN"
+    )

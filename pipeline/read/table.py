@@ -1,0 +1,166 @@
+"""A whole input (or one piece of a big one) read into a :class:`RawTable`: the steps of
+the package docstring in order, and the report footer dropped ("Report footers")."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline.errors import InputError
+from pipeline.fields import ROW
+from pipeline.progress import NullProgress, Progress
+from pipeline.read.dialect import checked_header, first_record, sep_hint, sniff, trim, unique_names
+from pipeline.read.encoding import (
+    BAD_ENCODING,
+    NUL_MARK,
+    REPLACEMENT,
+    as_utf8,
+    check_text,
+    decode,
+    may_hold_nul,
+)
+from pipeline.read.parse import parse_fast, parse_python, parse_scanned
+from pipeline.read.source import describe, read_bytes, unwrap
+
+_VISIBLE = re.compile(r"\S")
+_ERROR_SCHEMA = {ROW: pl.Int64, "error_code": pl.String, "error_message": pl.String}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The input as read: see the package docstring (:mod:`pipeline.read`) for every rule."""
+
+    frame: pl.DataFrame
+    headers: list[str]
+    encoding: str
+    delimiter: str
+    row_errors: pl.DataFrame
+    #: which reader parsed it: "polars", "scanned" or "python" (see Speed)
+    parser: str = "polars"
+
+
+def read_table(
+    source: str | os.PathLike[str],
+    *,
+    progress: Progress = NullProgress(),  # noqa: B008 (the interface)
+) -> RawTable:
+    """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`."""
+    raw = read_bytes(source)
+    bar = progress.bar("read", total=len(raw), unit="B")
+    try:
+        table = read_raw(raw, describe(source))
+        bar.update(len(raw))
+    finally:
+        bar.close()
+    return table
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece as read, with its first record (the header cells as parsed, for the next piece)."""
+
+    table: RawTable
+    first: list[str]
+
+
+def read_raw(raw: bytes, name: str) -> RawTable:
+    return read_piece(raw, name).table
+
+
+def read_piece(
+    raw: bytes,
+    name: str,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    footer: bool = True,
+) -> Piece:
+    """Read ``raw`` whole; a later piece of a big file comes with the delimiter and the
+    encoding decided on the first piece, and only the last piece may end in a footer."""
+    if not raw:
+        raise InputError(f"{name}: the file is empty; it needs a header line and records")
+    raw = unwrap(raw, name)
+    decoded, encoding, bad = decode(raw, encoding)
+    check_text(decoded, name)
+    text = trim(decoded)
+    if not _VISIBLE.search(text):
+        raise InputError(f"{name}: the file is empty (only blank lines); it needs a header line")
+    nuls = text.count("\x00") if may_hold_nul(raw, encoding) else 0
+    if nuls:
+        text = text.replace("\x00", NUL_MARK)
+    if delimiter is None:
+        hinted, text = sep_hint(text)
+        delimiter = hinted or sniff(text)
+    first = first_record(text, delimiter)
+    headers = checked_header(first, name)
+    names = unique_names(headers)
+    data = as_utf8(raw, decoded, text, encoding, bad)
+    parsed, parser = None, "polars"
+    if not _bare_cr(data):  # polars knows LF (and CRLF) line ends only
+        parsed = parse_fast(data, delimiter, first, names)
+        if parsed is None:
+            parsed, parser = parse_scanned(data, delimiter, first, names), "scanned"
+    if parsed is None:
+        parsed, parser = parse_python(text, delimiter, len(headers), names), "python"
+    frame, errors = parsed.frame, parsed.errors
+    if footer:
+        frame, errors = drop_report_footer(frame, errors)
+    if bad:
+        message = f"invalid {encoding} bytes replaced with \ufffd"
+        errors += _flag_cells(frame, REPLACEMENT, message)
+    if nuls:
+        errors += _flag_cells(frame, NUL_MARK, "NUL bytes removed")
+        frame = frame.with_columns(pl.all().str.replace_all(NUL_MARK, "", literal=True))
+        headers = [h.replace(NUL_MARK, "") for h in headers]
+    frame = frame.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW), pl.all())
+    table = RawTable(
+        frame=frame,
+        headers=headers,
+        encoding=encoding,
+        delimiter=delimiter,
+        row_errors=_error_frame(errors),
+        parser=parser,
+    )
+    return Piece(table, first)
+
+
+_FOOTER_START = re.compile(r"\s*Grand Totals \(\d[\d,.\s]*records?\)\s*", re.IGNORECASE)
+FOOTER_ROWS = 8
+
+
+def drop_report_footer(
+    frame: pl.DataFrame, errors: list[tuple[int, str, str]]
+) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+    """Drop a CRM report footer: one-cell records from ``Grand Totals (N records)`` on."""
+    if frame.width < 2 or not frame.height:
+        return frame, errors
+    tail = frame.tail(FOOTER_ROWS).rows()
+    lone = 0
+    while lone < len(tail) and all(c is None for c in tail[-1 - lone][1:]):
+        lone += 1
+    block = tail[len(tail) - lone :]
+    start = next((i for i, r in enumerate(block) if r[0] and _FOOTER_START.fullmatch(r[0])), None)
+    if start is None:
+        return frame, errors
+    keep = frame.height - lone + start
+    return frame.head(keep), [e for e in errors if e[0] <= keep]
+
+
+def _bare_cr(data: bytes) -> bool:
+    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+
+
+def _flag_cells(frame: pl.DataFrame, mark: str, message: str) -> list[tuple[int, str, str]]:
+    if not frame.width or not frame.height:
+        return []
+    hit = pl.any_horizontal(pl.all().str.contains(mark, literal=True).fill_null(False))
+    rows = frame.select(hit.alias("hit")).to_series().arg_true() + 1
+    return [(int(r), BAD_ENCODING, message) for r in rows.to_list()]
+
+
+def _error_frame(errors: list[tuple[int, str, str]]) -> pl.DataFrame:
+    frame = pl.DataFrame(errors, schema=_ERROR_SCHEMA, orient="row")
+    return frame.sort(ROW, maintain_order=True)
