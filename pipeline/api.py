@@ -38,7 +38,6 @@ from pipeline.validate import check_records, number_key, settle_duplicates
 # The target side (HTTP client, adapters, diff, push, journal) is imported by plan and
 # sync when they run: validate, which never leaves the machine, starts without it.
 if TYPE_CHECKING:
-    from pipeline.journal import Journal
     from pipeline.remote import RemoteRead
     from pipeline.targets.base import Target
 
@@ -386,32 +385,13 @@ def _remote_set(
     return target.lookup(numbers) if numbers else pl.DataFrame(schema=REMOTE_SCHEMA)
 
 
-def _with_journaled_opt_outs(
-    remote: pl.DataFrame, target: Target, journal: Journal
-) -> pl.DataFrame:
-    """Where the API cannot show opt-outs, the numbers this tool opted out count as opted out."""
-    if target.capabilities.opt_out_readable:
-        return remote
-    numbers = sorted(journal.opted_out_numbers())
-    return remote.with_columns(
-        (pl.col("opted_out").fill_null(False) | pl.col("e164").is_in(numbers)).alias("opted_out")
-    )
-
-
-def _record_opt_outs(results: pl.DataFrame, journal: Journal) -> None:
-    landed = pl.col("status").is_in(["created", "updated", "unchanged"])
-    numbers = results.filter(pl.col("opt_out").fill_null(False) & landed)["e164"].to_list()
-    if numbers:
-        journal.record("opted_out", numbers=numbers)
-
-
-def _journal(settings: Settings, target: Target) -> Journal:
-    from pipeline.journal import Journal, state_key
-
-    return Journal(Path(settings.state_dir), state_key(target.name, target.settings.base_url))
-
-
-def _planned(settings: Settings, target: Target, loaded: _Loaded, read: RemoteRead | None) -> Spool:
+def _planned(
+    settings: Settings,
+    target: Target,
+    loaded: _Loaded,
+    read: RemoteRead | None,
+    opted_out: list[str] | None,
+) -> Spool:
     """The plan, piece by piece (the file's pieces in order, then mirror mode's deletes).
 
     Both guards run first, on the whole file: nothing is planned, nor sent, when the file
@@ -426,13 +406,14 @@ def _planned(settings: Settings, target: Target, loaded: _Loaded, read: RemoteRe
         require_mode,
         unique_remote,
     )
+    from pipeline.run_state import with_journaled_opt_outs
 
     mode = require_mode(settings.mode, target.capabilities, target.name)
     assert loaded.pieces is not None and loaded.numbers is not None  # plan and sync keep them
     _guard_invalid(settings, loaded.tally)
     limit = DeleteLimit.parse(settings.max_deletes)
     remote = _remote_set(settings, target, loaded, read)
-    remote = unique_remote(_with_journaled_opt_outs(remote, target, _journal(settings, target)))
+    remote = unique_remote(with_journaled_opt_outs(remote, opted_out))
     deletes = plan_deletes(remote, loaded.numbers, mode)
     if mode == "mirror":
         guard_deletes(deletes, remote.height, limit)
@@ -449,10 +430,13 @@ def _planned(settings: Settings, target: Target, loaded: _Loaded, read: RemoteRe
 
 def _load_and_plan(settings: Settings, target: Target, progress: Progress) -> tuple[_Loaded, Spool]:
     """Check the file while the remote set is read (``_remote_read``), then plan."""
+    from pipeline.run_state import journaled_opt_outs
+
+    opted_out = journaled_opt_outs(settings, target)
     read = _remote_read(settings, target)
     try:
         loaded = _load(settings, progress)
-        return loaded, _planned(settings, target, loaded, read)
+        return loaded, _planned(settings, target, loaded, read, opted_out)
     finally:
         if read is not None:
             read.close()
@@ -506,21 +490,29 @@ def sync(
     piece by piece (``PlanPusher``), each piece's results going to the report as it
     settles. ``keep_results`` as for ``plan``.
     """
-    from pipeline.journal import Journal, RunLock, state_key
+    from pipeline.lock import RunLock
     from pipeline.push import PlanPusher
+    from pipeline.run_state import identity_of, journal_of, record_opt_outs
 
     started = time.monotonic()
     progress = progress or NullProgress()
     target = open_target(settings, progress)
-    key = state_key(target.name, target.settings.base_url)
-    state_dir = Path(settings.state_dir)
+    identity = identity_of(target)
+    extra = _extra(settings, target)
     try:
-        # The lock first: the remote set read while the file is checked is one no other
-        # run of this tool is changing.
-        with RunLock(state_dir, key):
+        # The lock first, held to the last file written: the remote set read while the
+        # file is checked is one no other run of this tool is changing.
+        with RunLock(
+            Path(settings.state_dir),
+            identity.key,
+            describe=identity.text,
+            legacy_keys=identity.legacy_keys,
+        ):
+            journal = journal_of(settings, target)
+            if settings.reset_state:
+                extra["state_reset"] = journal.reset()
             loaded, plans = _load_and_plan(settings, target, progress)
             outputs = _outputs(settings, keep_results, loaded.table.headers)
-            journal = Journal(state_dir, key)
             journal.record_plan(plans.scan())
             pusher = PlanPusher(
                 target, blind=settings.skip_remote_read, on_step=journal.record_step
@@ -530,14 +522,15 @@ def sync(
             pieces = plans.pieces() if outputs.kept is not None else plans.drain()
             for index, piece in enumerate(pieces):
                 for results in pusher.add(piece, last=index == count - 1):
-                    _record_opt_outs(results, journal)
+                    record_opt_outs(results, journal)
                     outputs.add(results, next(raw))
             for results in pusher.finish():
-                _record_opt_outs(results, journal)
+                record_opt_outs(results, journal)
                 outputs.add(results, next(raw))
             assert outputs.tally is not None  # a piece at least
             journal.record("done", counts=dict(outputs.tally.statuses.iter_rows()))
+            kept_plan = plans if outputs.kept is not None else None
+            extra["requests_sent"] = target.client.requests_sent
+            return _finish("sync", settings, loaded, outputs, started, kept_plan, extra)
     finally:
         target.close()
-    kept_plan = plans if outputs.kept is not None else None
-    return _finish("sync", settings, loaded, outputs, started, kept_plan, _extra(settings, target))

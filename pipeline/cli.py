@@ -204,6 +204,12 @@ def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)
+    reset = result.summary.extra.get("state_reset")
+    if reset and reset["moved_to"] and not settings.quiet:
+        kept = reset["opt_outs_kept"]
+        moved = ", ".join(reset["moved_to"])
+        kept_text = "1 opt-out" if kept == 1 else f"{kept} opt-outs"
+        click.echo(f"journal moved aside to {moved} ({kept_text} kept)", err=True)
     sys.exit(result.exit_code)
 
 
@@ -246,6 +252,13 @@ def plan(**params: Any) -> None:
 @main.command(epilog=EPILOG_SYNC)
 @pipeline_options
 @target_options
+@click.option(
+    "--reset-state",
+    is_flag=True,
+    default=None,
+    help="Move this target's journal aside first (it is kept, renamed) and start from a "
+    "fresh read of the remote set: the way out of a damaged journal.",
+)
 @handle_errors
 def sync(**params: Any) -> None:
     """Validate INPUT, diff it against the target and push the changes."""

@@ -47,6 +47,8 @@ class Settings:
     quiet: bool = False
     skip_remote_read: bool = False
     no_progress: bool = False
+    #: sync: move the journal aside first (``Journal.reset``), e.g. when it is damaged
+    reset_state: bool = False
     #: a file bigger than this is read and checked in pieces of about this many bytes
     read_block_bytes: int = BLOCK_BYTES
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
@@ -86,6 +88,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "quiet": bool,
     "no_progress": bool,
     "skip_remote_read": bool,
+    "reset_state": bool,
 }
 
 
