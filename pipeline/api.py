@@ -21,7 +21,7 @@ import polars as pl
 
 from pipeline.ahead import map_ahead, read_ahead
 from pipeline.config import Settings, invalid_limit
-from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
+from pipeline.errors import AuthError, ContactSyncError, GuardError, TargetError, UsageError
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
 from pipeline.outputs import RunOutputs
 from pipeline.progress import Bar, NullProgress, Progress
@@ -326,6 +326,10 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
         raise UsageError(
             f"{settings.target} has no public URL: give your account's API root with --base-url"
         )
+    from pipeline.target_options import check_options
+
+    caps = cls.capabilities
+    check_options(settings.target, {*caps.known_options, *caps.required_options}, settings.options)
     missing = [o for o in cls.capabilities.required_options if o not in settings.options]
     if missing:
         raise UsageError(
@@ -362,10 +366,23 @@ def _remote_read(settings: Settings, target: Target) -> RemoteRead | None:
 def _remote_set(
     settings: Settings, target: Target, loaded: _Loaded, read: RemoteRead | None
 ) -> pl.DataFrame:
+    from pipeline.explain import first_request_error
     from pipeline.targets.base import REMOTE_SCHEMA
 
     if settings.skip_remote_read:
         return pl.DataFrame(schema=REMOTE_SCHEMA)
+    try:
+        return _remote_contacts(target, loaded, read)
+    except TargetError as exc:
+        better = first_request_error(exc, target.name, target.settings.base_url)
+        if better is None:
+            raise
+        raise better from exc
+
+
+def _remote_contacts(target: Target, loaded: _Loaded, read: RemoteRead | None) -> pl.DataFrame:
+    from pipeline.targets.base import REMOTE_SCHEMA
+
     if read is not None:
         try:
             return read.result()
