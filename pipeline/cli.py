@@ -312,6 +312,11 @@ def sandbox(**params: Any) -> None:
     )
     store = sandboxes.Store(id_style=sandboxes.EMULATORS.get(params["target"], ("", "", "uuid"))[2])
     db = Path(params["db"]) if params["db"] else None
+    # Ctrl-C and SIGTERM stop it cleanly, also when started with SIGINT ignored (a
+    # background job of a script), where Python would not turn it into KeyboardInterrupt
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     running = sandboxes.start(
         params["target"], key, faults=faults, host=params["host"], port=params["port"], store=store
     )
@@ -319,12 +324,9 @@ def sandbox(**params: Any) -> None:
         running.emulator.load(db)
     click.echo(running.url, nl=True)
     sys.stdout.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         if db:
             running.emulator.save(db)
