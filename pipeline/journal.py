@@ -30,6 +30,7 @@ import polars as pl
 from pipeline.errors import StateError
 from pipeline.identity import target_identity
 from pipeline.lock import RunLock
+from pipeline.secrets import redact
 
 __all__ = ["Journal", "RunLock", "state_key"]
 
@@ -56,7 +57,7 @@ class Journal:
         if not self._mended:
             _mend_torn_tail(self.path)
             self._mended = True
-        line = json.dumps({"time": time.time(), "event": event, **data}, default=str)
+        line = redact(json.dumps({"time": time.time(), "event": event, **data}, default=str))
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
@@ -74,8 +75,10 @@ class Journal:
         self.record("plan", counts=dict(counts.iter_rows()))
 
     def record_step(self, step: str, results: pl.DataFrame) -> None:
-        """What one step confirmed: the rows by status, with their remote ids."""
-        landed = results.filter(pl.col("status") != "failed")
+        """What one step confirmed: the rows by status, with their remote ids (rows that
+        failed, or were not sent because the run was interrupted, are only counted)."""
+        not_sent = (pl.col("status") == "failed") | (pl.col("error_code") == "interrupted")
+        landed = results.filter(~not_sent.fill_null(False))
         self.record(
             "confirmed",
             step=step,
@@ -186,6 +189,7 @@ _SHAPES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "opted_out": {"numbers": (_list_of(str), "a list of phone numbers")},
     "plan": {"counts": _COUNTS},
     "done": {"counts": _COUNTS},
+    "interrupted": {"counts": _COUNTS},
     "confirmed": {
         "step": (lambda v: isinstance(v, str), "a step name"),
         "counts": _COUNTS,

@@ -108,7 +108,7 @@ def test_a_404_on_the_first_listing_names_the_url_and_the_sandbox_prefix(
 def test_connection_refused_names_host_port_and_flag_but_never_the_key(
     cli: Cli, source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = "dm+key/with=odd chars"
+    key = "dm+key/with=odd~chars"
     monkeypatch.setenv("DM_KEY", key)
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
