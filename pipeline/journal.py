@@ -150,7 +150,13 @@ def _after_torn_prefix(line: bytes) -> dict[str, Any] | None:
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
     """(line number, line, whether it is an unterminated last line) for non-blank lines."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StateError(
+            f"cannot read the journal {path} ({exc.strerror or exc}). Nothing was sent. Make "
+            "it a file this user can read, or move it out of the state directory"
+        ) from exc
     lines = data.split(b"\n")
     for index, line in enumerate(lines):
         if line.strip():

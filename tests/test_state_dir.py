@@ -289,3 +289,22 @@ def test_a_journal_keyed_on_the_old_url_text_is_still_read(
         lines = {r["e164"]: r for r in csv.DictReader(handle)}
     assert lines["+14155552672"]["status"] == "skip"
     assert lines["+14155552672"]["error_code"] == "opted_out_remotely"
+
+
+def test_a_journal_that_cannot_be_read_is_exit_2_naming_it(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory("consuelo")
+    source = _file(tmp_path / "in.csv", ["+1 415 555 2671,Ann"])
+    state = tmp_path / "state"
+    assert cli(*_consuelo(source, sandbox.url, state)).exit_code == 0
+    (journal,) = state.glob("*.journal.jsonl")
+    journal.unlink()
+    journal.mkdir()  # not a file any more
+    before = len(sandbox.store.requests)
+    result = cli(*_consuelo(source, sandbox.url, state))
+    assert result.exit_code == 2, result.stderr
+    assert f"cannot read the journal {journal}" in result.stderr
+    assert "unexpected error" not in result.stderr
+    assert len(sandbox.store.requests) == before
+    assert list(state.glob("*.lock")) == []
