@@ -220,6 +220,12 @@ def _run(
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary), err=True, nl=False)
+    reset = result.summary.extra.get("state_reset")
+    if reset and reset["moved_to"] and not settings.quiet:
+        kept = reset["opt_outs_kept"]
+        moved = ", ".join(reset["moved_to"])
+        kept_text = "1 opt-out" if kept == 1 else f"{kept} opt-outs"
+        click.echo(f"journal moved aside to {moved} ({kept_text} kept)", err=True)
     sys.exit(result.exit_code)
 
 
@@ -262,6 +268,13 @@ def plan(**params: Any) -> None:
 @main.command(epilog=EPILOG_SYNC)
 @pipeline_options
 @target_options
+@click.option(
+    "--reset-state",
+    is_flag=True,
+    default=None,
+    help="Move this target's journal aside first (it is kept, renamed) and start from a "
+    "fresh read of the remote set: the way out of a damaged journal.",
+)
 @handle_errors
 def sync(**params: Any) -> None:
     """Validate INPUT, diff it against the target and push the changes."""
@@ -315,6 +328,11 @@ def sandbox(**params: Any) -> None:
     )
     store = sandboxes.Store(id_style=sandboxes.EMULATORS.get(params["target"], ("", "", "uuid"))[2])
     db = Path(params["db"]) if params["db"] else None
+    # Ctrl-C and SIGTERM stop it cleanly, also when started with SIGINT ignored (a
+    # background job of a script), where Python would not turn it into KeyboardInterrupt
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     running = sandboxes.start(
         params["target"], key, faults=faults, host=params["host"], port=params["port"], store=store
     )
@@ -322,12 +340,9 @@ def sandbox(**params: Any) -> None:
         running.emulator.load(db)
     click.echo(running.url, nl=True)
     sys.stdout.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         if db:
             running.emulator.save(db)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
+from pipeline.identity import normalize_base_url
 from pipeline.read import BLOCK_BYTES
 from pipeline.secrets import check_variable_name, looks_like_variable_name
 
@@ -48,6 +49,8 @@ class Settings:
     quiet: bool = False
     skip_remote_read: bool = False
     no_progress: bool = False
+    #: sync: move the journal aside first (``Journal.reset``), e.g. when it is damaged
+    reset_state: bool = False
     #: the job file the settings came from (``--config``), which no output may overwrite
     job_file: str | None = None
     #: a file bigger than this is read and checked in pieces of about this many bytes
@@ -89,6 +92,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "quiet": bool,
     "no_progress": bool,
     "skip_remote_read": bool,
+    "reset_state": bool,
 }
 
 
@@ -318,6 +322,20 @@ def _check_settings(settings: Settings) -> None:
     if not re.fullmatch(r"[A-Za-z]{2}", settings.default_region):
         raise UsageError(
             f"--default-region takes an ISO country code like US or GB, not {settings.default_region!r}"
+        )
+    _check_region(settings.default_region)
+    if settings.base_url is not None:
+        normalize_base_url(settings.base_url)  # a usage error unless http(s)://HOST...
+
+
+def _check_region(region: str) -> None:
+    """A two-letter code phonenumbers has no numbering plan for (``XX``) is refused."""
+    import phonenumbers
+
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(
+            f"--default-region {region!r} is not a country code with a numbering plan: give "
+            "an ISO 3166 code like US, GB, DE or IN"
         )
 
 

@@ -3,6 +3,7 @@
     ContactSyncError                 root: every error the tool raises on purpose
     ├── UsageError                   bad flag, bad config, missing option       → exit 2
     ├── InputError                   unreadable file, no phone column, ...      → exit 2
+    │   └── StateError               the --state-dir journal is damaged
     ├── AbortError                   a guard tripped or the lock is held        → exit 3
     │   ├── GuardError               --max-invalid / --max-deletes
     │   ├── LockHeldError            another run holds the state-dir lock
@@ -36,6 +37,11 @@ class UsageError(ContactSyncError):
 
 class InputError(ContactSyncError):
     exit_code = 2
+
+
+class StateError(InputError):
+    """The journal in ``--state-dir`` cannot be read: nothing was sent; the message says
+    where it is damaged and how to start afresh (``--reset-state``)."""
 
 
 class AbortError(ContactSyncError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,12 @@ def neutralise(column: pl.Expr) -> pl.Expr:
     text = column.cast(pl.String)
     risky = text.str.contains(r"^[=+\-@\t\r]") & ~text.str.contains(_PLAIN_NUMBER)
     return pl.when(risky).then(pl.lit("'") + text).otherwise(text)
+
+
+def neutralise_text(cell: str) -> str:
+    """``neutralise`` for one cell of text (the rejects file's header)."""
+    risky = re.match(r"[=+\-@\t\r]", cell) and not re.match(_PLAIN_NUMBER, cell)
+    return "'" + cell if risky else cell
 
 
 #: columns our own code fills with values that never start like a formula
@@ -108,7 +115,8 @@ def write_rejects(
     with out.open(binary=False, encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         if not append:
-            writer.writerow([*headers[:keep], "error_code", "error_message"])
+            header = [neutralise_text(h) for h in headers[:keep]]
+            writer.writerow([*header, "error_code", "error_message"])
         writer.writerows(cells.iter_rows())
     return rows.height
 

@@ -5,7 +5,6 @@ guards (``--max-invalid``, ``--max-deletes``) have passed on the whole file; and
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -19,8 +18,8 @@ from pipeline.diff import (
     require_mode,
     unique_remote,
 )
-from pipeline.errors import AuthError, UsageError
-from pipeline.journal import Journal, state_key
+from pipeline.errors import AuthError, TargetError, UsageError
+from pipeline.explain import first_request_error
 from pipeline.output_paths import resolve_outputs
 from pipeline.progress import Progress
 from pipeline.result import RunResult
@@ -29,6 +28,7 @@ from pipeline.run.load import Loaded, guard_invalid, load, raw_pieces
 from pipeline.run.remote import RemoteRead
 from pipeline.run.spool import Spool
 from pipeline.run.target import open_target
+from pipeline.run_state import journaled_opt_outs, with_journaled_opt_outs
 from pipeline.targets.base import REMOTE_SCHEMA, Target
 
 
@@ -49,9 +49,21 @@ def remote_read(settings: Settings, target: Target) -> RemoteRead | None:
 def remote_set(
     settings: Settings, target: Target, loaded: Loaded, read: RemoteRead | None
 ) -> pl.DataFrame:
-    """The target's contacts: listed (``read``), or looked up by the file's valid numbers."""
+    """The target's contacts: listed (``read``), or looked up by the file's valid numbers;
+    a first request that fails says what to check (``first_request_error``)."""
     if settings.skip_remote_read:
         return pl.DataFrame(schema=REMOTE_SCHEMA)
+    try:
+        return remote_contacts(target, loaded, read)
+    except TargetError as exc:
+        better = first_request_error(exc, target.name, target.settings.base_url)
+        if better is None:
+            raise
+        raise better from exc
+
+
+def remote_contacts(target: Target, loaded: Loaded, read: RemoteRead | None) -> pl.DataFrame:
+    """The listing's answer (``read``), or a lookup of the file's valid numbers."""
     if read is not None:
         try:
             return read.result()
@@ -71,22 +83,13 @@ def remote_set(
     return target.lookup(numbers) if numbers else pl.DataFrame(schema=REMOTE_SCHEMA)
 
 
-def with_journaled_opt_outs(remote: pl.DataFrame, target: Target, journal: Journal) -> pl.DataFrame:
-    """Where the API cannot show opt-outs, the numbers this tool opted out count as opted out."""
-    if target.capabilities.opt_out_readable:
-        return remote
-    numbers = sorted(journal.opted_out_numbers())
-    return remote.with_columns(
-        (pl.col("opted_out").fill_null(False) | pl.col("e164").is_in(numbers)).alias("opted_out")
-    )
-
-
-def journal_of(settings: Settings, target: Target) -> Journal:
-    """The journal of ``target`` at its base URL, in the state dir."""
-    return Journal(Path(settings.state_dir), state_key(target.name, target.settings.base_url))
-
-
-def planned(settings: Settings, target: Target, loaded: Loaded, read: RemoteRead | None) -> Spool:
+def planned(
+    settings: Settings,
+    target: Target,
+    loaded: Loaded,
+    read: RemoteRead | None,
+    opted_out: list[str] | None,
+) -> Spool:
     """The plan, piece by piece (the file's pieces in order, then mirror mode's deletes).
 
     Both guards run first, on the whole file: nothing is planned, nor sent, when the file
@@ -98,7 +101,7 @@ def planned(settings: Settings, target: Target, loaded: Loaded, read: RemoteRead
     guard_invalid(settings, loaded.tally)
     limit = DeleteLimit.parse(settings.max_deletes)
     remote = remote_set(settings, target, loaded, read)
-    remote = unique_remote(with_journaled_opt_outs(remote, target, journal_of(settings, target)))
+    remote = unique_remote(with_journaled_opt_outs(remote, opted_out))
     deletes = plan_deletes(remote, loaded.numbers, mode)
     if mode == "mirror":
         guard_deletes(deletes, remote.height, limit)
@@ -114,11 +117,14 @@ def planned(settings: Settings, target: Target, loaded: Loaded, read: RemoteRead
 
 
 def load_and_plan(settings: Settings, target: Target, progress: Progress) -> tuple[Loaded, Spool]:
-    """Check the file while the remote set is read (``remote_read``), then plan."""
+    """Check the file while the remote set is read (``remote_read``), then plan (the
+    journal's opt-outs read first, so that a damaged journal stops the run before any
+    request)."""
+    opted_out = journaled_opt_outs(settings, target)
     read = remote_read(settings, target)
     try:
         loaded = load(settings, progress)
-        return loaded, planned(settings, target, loaded, read)
+        return loaded, planned(settings, target, loaded, read, opted_out)
     finally:
         if read is not None:
             read.close()

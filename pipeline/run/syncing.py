@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 from pipeline.config import Settings
 from pipeline.interrupt import StopRequest, interruption
-from pipeline.journal import Journal, RunLock, state_key
+from pipeline.journal import Journal
+from pipeline.lock import RunLock
 from pipeline.output_paths import resolve_outputs
 from pipeline.progress import Progress
 from pipeline.push import PlanPusher
@@ -22,15 +21,8 @@ from pipeline.run.outputs import RunOutputs
 from pipeline.run.planning import load_and_plan, run_extra
 from pipeline.run.spool import Spool
 from pipeline.run.target import open_target
+from pipeline.run_state import identity_of, journal_of, record_opt_outs
 from pipeline.targets.base import Target
-
-
-def record_opt_outs(results: pl.DataFrame, journal: Journal) -> None:
-    """The numbers opted out that landed, journaled (for targets that cannot show them)."""
-    landed = pl.col("status").is_in(["created", "updated", "unchanged"])
-    numbers = results.filter(pl.col("opt_out").fill_null(False) & landed)["e164"].to_list()
-    if numbers:
-        journal.record("opted_out", numbers=numbers)
 
 
 def push_plan(
@@ -66,19 +58,26 @@ def sync(
     """``pipeline.api.sync``: the plan made and pushed under the state-dir lock."""
     paths = resolve_outputs(settings)
     target = open_target(settings, progress)
-    key = state_key(target.name, target.settings.base_url)
-    state_dir = Path(settings.state_dir)
+    identity = identity_of(target)
     try:
-        # The lock first: the remote set read while the file is checked is one no other
-        # run of this tool is changing.
-        with RunLock(state_dir, key):
+        # The lock first, held to the last file written: the remote set read while the
+        # file is checked is one no other run of this tool is changing.
+        with RunLock(
+            Path(settings.state_dir),
+            identity.key,
+            describe=identity.text,
+            legacy_keys=identity.legacy_keys,
+        ):
+            journal = journal_of(settings, target)
+            reset = journal.reset() if settings.reset_state else None
             loaded, plans = load_and_plan(settings, target, progress)
             target.stop_writes_on(stop.event)
             with stop.graceful(), run_outputs(paths, keep_results, loaded.table.headers) as outputs:
-                journal = Journal(state_dir, key)
                 push_plan(settings.skip_remote_read, target, journal, loaded, plans, outputs)
                 kept_plan = plans if outputs.kept is not None else None
                 extra = run_extra(settings, target)
+                if reset is not None:
+                    extra["state_reset"] = reset
                 stopped = interruption(stop, outputs.tally, paths)
                 result = finish(
                     "sync", paths, loaded, outputs, started, kept_plan, extra, aborted=stopped

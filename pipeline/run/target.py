@@ -7,6 +7,7 @@ from pipeline.config import Settings
 from pipeline.errors import UsageError
 from pipeline.progress import Progress
 from pipeline.secrets import api_key_from_env
+from pipeline.target_options import check_options
 from pipeline.targets import target_class
 from pipeline.targets.base import Target, TargetSettings
 
@@ -21,6 +22,8 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
         raise UsageError(
             f"{settings.target} has no public URL: give your account's API root with --base-url"
         )
+    caps = cls.capabilities
+    check_options(settings.target, {*caps.known_options, *caps.required_options}, settings.options)
     missing = [o for o in cls.capabilities.required_options if o not in settings.options]
     if missing:
         raise UsageError(

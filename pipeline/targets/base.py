@@ -82,6 +82,10 @@ class Capabilities:
     fields: tuple[str, ...]
     default_base_url: str | None = None
     required_options: tuple[str, ...] = ()
+    #: every ``--option`` name the target reads (required ones included): others are refused
+    known_options: tuple[str, ...] = ()
+    #: the options that name a part of the account (its lock and journal are their own)
+    identity_options: tuple[str, ...] = ()
     notes: str = ""
     #: False when the API takes opt-outs but cannot show them back (consuelo's DNC list):
     #: the journal in --state-dir then remembers which numbers were opted out.

@@ -92,6 +92,8 @@ class Consuelo(Target):
         default_concurrency=8,
         fields=tuple(UPDATE_NAMES),
         required_options=("workspace_id",),
+        known_options=("workspace_id", "page_size", "dnc_reason"),
+        identity_options=("workspace_id",),
         notes="no JSON bulk: one request per contact; opt-outs go to the DNC list, "
         "which cannot be read back",
     )

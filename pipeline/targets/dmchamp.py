@@ -82,6 +82,7 @@ class Dmchamp(Target):
         default_concurrency=8,
         fields=("first_name", "last_name", "email"),
         default_base_url="https://api.dmchamp.com/v1",
+        known_options=("default_name", "default_email"),
         notes="cannot list: contacts are looked up one by one by phone; no delete (no mirror)",
     )
 
