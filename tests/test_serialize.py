@@ -12,19 +12,28 @@ from hypothesis import strategies as st
 
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.targets import arnis, consuelo, dmchamp, oliai, zexa
+from pipeline.targets import arnis, builtin_description, consuelo, dmchamp, oliai
 from pipeline.targets.base import body_of
 from pipeline.targets.serialize import json_array, json_objects
 from pipeline.validate import check_contacts
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def _written(target: str, part: str = "create") -> dict[str, str]:
+    """canonical field → API field, as a target's description writes them."""
+    described = builtin_description(target)
+    fields = getattr(described, part).fields
+    return {f: described.fields.write.get(f) or described.fields.read[f] for f in fields}
+
+
 NAME_MAPS = {
     "arnis": arnis.WRITE_NAMES,
     "consuelo create": consuelo.CREATE_NAMES,
     "consuelo update": consuelo.UPDATE_NAMES,
     "dmchamp": dmchamp.CREATE_NAMES,
     "oliai": oliai.WRITE_NAMES,
-    "zexa": zexa.NAMES,
+    "zexa": _written("zexa"),
 }
 
 
