@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.targets import arnis, builtin_description, consuelo, dmchamp, oliai
+from pipeline.targets import arnis, builtin_description, dmchamp, oliai
 from pipeline.targets.base import body_of
 from pipeline.targets.serialize import json_array, json_objects
 from pipeline.validate import check_contacts
@@ -29,8 +29,8 @@ def _written(target: str, part: str = "create") -> dict[str, str]:
 
 NAME_MAPS = {
     "arnis": arnis.WRITE_NAMES,
-    "consuelo create": consuelo.CREATE_NAMES,
-    "consuelo update": consuelo.UPDATE_NAMES,
+    "consuelo create": _written("consuelo"),
+    "consuelo update": _written("consuelo", "update"),
     "dmchamp": dmchamp.CREATE_NAMES,
     "oliai": oliai.WRITE_NAMES,
     "zexa": _written("zexa"),

@@ -20,7 +20,6 @@ QUIRKS: dict[str, str] = {}
 #: targets still run by their own adapter: "module:Class"
 ADAPTERS: dict[str, str] = {
     "arnis": "pipeline.targets.arnis:Arnis",
-    "consuelo": "pipeline.targets.consuelo:Consuelo",
     "dmchamp": "pipeline.targets.dmchamp:Dmchamp",
     "oliai": "pipeline.targets.oliai:Oliai",
 }
