@@ -217,6 +217,10 @@ def _problems(d: Description, quirks: tuple[str, ...]) -> list[tuple[tuple[str, 
         found.append(
             (("create", "ambiguous", "resolve"), "'each' needs a lookup by search or number")
         )
+    if d.create.ambiguous.conflict == "adopt" and not d.quirks:
+        found.append(
+            (("create", "ambiguous", "conflict"), "'adopt' needs hooks that adopt: quirks")
+        )
     if d.quirks and d.quirks not in quirks:
         found.append((("quirks",), f"names no built-in hooks: choose one of {', '.join(quirks)}"))
     names = d.fields.read.keys() | d.fields.write.keys()
