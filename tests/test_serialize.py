@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.targets import arnis, builtin_description, oliai
+from pipeline.targets import arnis, builtin_description
 from pipeline.targets.base import body_of
 from pipeline.targets.serialize import json_array, json_objects
 from pipeline.validate import check_contacts
@@ -32,7 +32,7 @@ NAME_MAPS = {
     "consuelo create": _written("consuelo"),
     "consuelo update": _written("consuelo", "update"),
     "dmchamp": _written("dmchamp"),
-    "oliai": oliai.WRITE_NAMES,
+    "oliai": _written("oliai"),
     "zexa": _written("zexa"),
 }
 

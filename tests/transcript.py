@@ -121,6 +121,10 @@ class Scenario:
         if self.faults is not None:
             args += ["--concurrency", "1"]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
+        if os.environ.get("TRANSCRIPT_DEBUG"):
+            print(
+                f"{self.target} {name}: exit {result.exit_code}\n{result.stderr}", file=sys.stderr
+            )
         self.runs[name] = {
             "exit": result.exit_code,
             "requests": self.recorder.take(),
@@ -237,14 +241,14 @@ def _edits(s: Scenario, tmp: Path) -> None:
 def _messy(s: Scenario, tmp: Path) -> None:
     s.sync("create", SAMPLES / "messy.csv")
     s.sync("unchanged", SAMPLES / "messy.csv")
-    s.sync("opt-out", _variant(tmp, "opt-out.csv", SAMPLES / "messy.csv", _opt_out_edits))
+    s.sync("opt-out", _variant(tmp, "opt-out-input.csv", SAMPLES / "messy.csv", _opt_out_edits))
 
 
 def _lists(s: Scenario, tmp: Path) -> None:
     """lst_a exists on the target, lst_b does not (dmchamp's sandbox takes any list)."""
     s.sandbox.store.lists["lst_a"] = {"id": "lst_a", "name": "A", "contact_count": 0}
     s.sandbox.store.lists["lst_a"]["contactIds"] = []  # as oliai keeps an audience
-    with_lists = _variant(tmp, "lists.csv", SAMPLES / "contacts.csv", _lists_edits)
+    with_lists = _variant(tmp, "lists-input.csv", SAMPLES / "contacts.csv", _lists_edits)
     s.sync("create", with_lists)
     s.sync("unchanged", with_lists)
 

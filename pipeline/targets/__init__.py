@@ -16,11 +16,13 @@ HERE = Path(__file__).resolve().parent
 #: the built-in targets, each described in ``<name>.toml`` beside this module
 REGISTRY: tuple[str, ...] = ("arnis", "consuelo", "dmchamp", "oliai", "zexa")
 #: the hook methods a description may name (``quirks = "arnis"``): "module:Class"
-QUIRKS: dict[str, str] = {"dmchamp": "pipeline.targets.dmchamp:Dmchamp"}
+QUIRKS: dict[str, str] = {
+    "dmchamp": "pipeline.targets.dmchamp:Dmchamp",
+    "oliai": "pipeline.targets.oliai:Oliai",
+}
 #: targets still run by their own adapter: "module:Class"
 ADAPTERS: dict[str, str] = {
     "arnis": "pipeline.targets.arnis:Arnis",
-    "oliai": "pipeline.targets.oliai:Oliai",
 }
 
 
