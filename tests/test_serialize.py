@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.targets import arnis, builtin_description
+from pipeline.targets import builtin_description
 from pipeline.targets.base import body_of
 from pipeline.targets.serialize import json_array, json_objects
 from pipeline.validate import check_contacts
@@ -28,7 +28,7 @@ def _written(target: str, part: str = "create") -> dict[str, str]:
 
 
 NAME_MAPS = {
-    "arnis": arnis.WRITE_NAMES,
+    "arnis": _written("arnis"),
     "consuelo create": _written("consuelo"),
     "consuelo update": _written("consuelo", "update"),
     "dmchamp": _written("dmchamp"),

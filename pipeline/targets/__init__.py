@@ -17,12 +17,9 @@ HERE = Path(__file__).resolve().parent
 REGISTRY: tuple[str, ...] = ("arnis", "consuelo", "dmchamp", "oliai", "zexa")
 #: the hook methods a description may name (``quirks = "arnis"``): "module:Class"
 QUIRKS: dict[str, str] = {
+    "arnis": "pipeline.targets.arnis:Arnis",
     "dmchamp": "pipeline.targets.dmchamp:Dmchamp",
     "oliai": "pipeline.targets.oliai:Oliai",
-}
-#: targets still run by their own adapter: "module:Class"
-ADAPTERS: dict[str, str] = {
-    "arnis": "pipeline.targets.arnis:Arnis",
 }
 
 
@@ -36,14 +33,12 @@ def target_class(name: str) -> type[Target]:
         raise UsageError(
             f"unknown target {name!r}: choose one of {known}, or give a description file PATH.toml"
         )
-    if name in ADAPTERS:
-        return _imported(ADAPTERS[name])
     return _builtin(name)
 
 
 def description_text(name: str) -> str:
     """A built-in description as the TOML text it is written in."""
-    if name not in REGISTRY or name in ADAPTERS:
+    if name not in REGISTRY:
         raise UsageError(f"no built-in description {name!r}: choose one of {', '.join(REGISTRY)}")
     return (HERE / f"{name}.toml").read_text(encoding="utf-8")
 
