@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
 from pipeline.targets import builtin_description
-from pipeline.targets.base import body_of
+from pipeline.targets.frames import body_of
 from pipeline.targets.serialize import json_array, json_objects
 from pipeline.validate import check_contacts
 

@@ -32,29 +32,9 @@ from pipeline.errors import (
 from pipeline.http import ApiClient, Auth, RateLimiter, RetryPolicy, error_detail
 from pipeline.progress import NullProgress, Progress
 from pipeline.secrets import ApiKey
-from pipeline.targets.frames import (  # (re-exported for the adapters not yet described)
-    REMOTE_SCHEMA,
-    RemoteFrames,
-    body_of,
-    first_per_id,
-    page_frame,
-    payloads,
-    remote_frame,
-)
+from pipeline.targets.frames import REMOTE_SCHEMA, RemoteFrames
 
-__all__ = [
-    "REMOTE_SCHEMA",
-    "RESULT_SCHEMA",
-    "Capabilities",
-    "Outcome",
-    "Target",
-    "TargetSettings",
-    "body_of",
-    "first_per_id",
-    "page_frame",
-    "payloads",
-    "remote_frame",
-]
+__all__ = ["REMOTE_SCHEMA", "RESULT_SCHEMA", "Capabilities", "Outcome", "Target", "TargetSettings"]
 
 RESULT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "row": pl.Int64,
@@ -161,51 +141,34 @@ class Target(ABC):
     def chunk_size(self) -> int:
         return max(1, min(self.settings.chunk_size, self.capabilities.bulk_create))
 
-    # -- what adapters implement -------------------------------------------------------
+    # -- what the engine implements ---------------------------------------------------
     @abstractmethod
     def fetch_remote(self) -> pl.DataFrame:
         """The whole remote contact set, canonical (``REMOTE_SCHEMA``)."""
 
+    @abstractmethod
     def lookup(self, e164s: Sequence[str]) -> pl.DataFrame:
-        """The remote contacts with these numbers (targets that cannot list override)."""
-        wanted = set(e164s)
-        return self.fetch_remote().filter(pl.col("e164").is_in(list(wanted)))
+        """The remote contacts with these numbers."""
 
     @abstractmethod
     def create(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        """Create these contacts; one result row per input row."""
+        """Create these contacts; one result row per input row (as every write below)."""
 
+    @abstractmethod
     def create_blind(self, contacts: pl.DataFrame) -> pl.DataFrame:
         """Create without having read the remote set (``--skip-remote-read``): a contact
         that exists already must come back ``skipped`` with ``exists_remotely``."""
-        return self.create(contacts)
 
-    def update(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        return skip_all(contacts, "update_unsupported", f"{self.name} cannot update contacts")
+    @abstractmethod
+    def update(self, contacts: pl.DataFrame) -> pl.DataFrame: ...
 
-    def delete(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        return skip_all(contacts, "delete_unsupported", f"{self.name} cannot delete contacts")
+    @abstractmethod
+    def delete(self, contacts: pl.DataFrame) -> pl.DataFrame: ...
 
-    def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame:
-        return skip_all(contacts, "opt_out_unsupported", f"{self.name} has no opt-out")
+    @abstractmethod
+    def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame: ...
 
     # -- shared machinery ------------------------------------------------------------
-    def delete_each(self, contacts: pl.DataFrame, path: str = "/contacts/{id}") -> pl.DataFrame:
-        """``DELETE path`` per contact, concurrently; a ``404`` means already gone."""
-        work = list(contacts.select("row", "remote_id").iter_rows())
-        return outcomes_frame(
-            self.parallel(self._delete_one, [(r, i, path) for r, i in work], "deleting")
-        )
-
-    def _delete_one(self, work: tuple[Any, str, str]) -> Outcome:
-        row, remote_id, path = work
-        try:
-            self.client.request("DELETE", path.format(id=remote_id))
-        except TargetError as exc:
-            if exc.status != 404:
-                return failure_outcome(row, exc, remote_id)
-        return Outcome(row, "deleted", remote_id)
-
     def parallel(self, fn: Callable[[T], R], items: Iterable[T], label: str) -> list[R]:
         """``fn`` over ``items`` with the target's concurrency, ticking a progress bar."""
         return list(self.stream(fn, items, label))

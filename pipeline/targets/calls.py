@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from pipeline.errors import AuthError, TargetError, TerminalError, UsageError
+from pipeline.errors import TargetError, UsageError
 from pipeline.progress import Progress
 from pipeline.targets.base import Outcome, Target, TargetSettings, failure_outcome
 from pipeline.targets.model import Ambiguous, Description, Scalar
@@ -138,12 +138,6 @@ def dig(body: Any, path: str) -> Any:
     for part in path.split(".") if path else ():
         body = body.get(part) if isinstance(body, dict) else None
     return body
-
-
-def auth_refused(exc: TargetError) -> bool:
-    return isinstance(exc, AuthError) or (
-        isinstance(exc, TerminalError) and exc.status in (401, 403)
-    )
 
 
 def _options(d: Description, given: Mapping[str, str]) -> dict[str, Any]:

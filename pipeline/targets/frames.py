@@ -188,13 +188,3 @@ def body_of(
             continue
         body[names[canonical]] = json.loads(value) if canonical == "metadata" else value
     return body
-
-
-def payloads(
-    contacts: pl.DataFrame, names: Mapping[str, str], fields: Sequence[str] | None = None
-) -> list[dict[str, Any]]:
-    """One API body per row (``body_of``), also when no wanted column is present."""
-    wanted = [f for f in (names.keys() if fields is None else fields) if f in contacts.columns]
-    if not wanted:
-        return [{} for _ in range(contacts.height)]
-    return [body_of(r, names, wanted) for r in contacts.select(wanted).iter_rows(named=True)]
