@@ -286,7 +286,10 @@ def _summary(path: Path) -> dict[str, Any]:
         return {}
     summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     summary.pop("seconds", None)
-    return {k: v for k, v in summary.items() if not str(v).startswith(str(path.parent))}
+    # which files were written (where: a temporary folder, or a dated name)
+    files = sorted(summary.pop("files", {}))
+    kept = {k: v for k, v in summary.items() if not str(v).startswith(str(path.parent))}
+    return {**kept, "files": files} if files else kept
 
 
 _SCENARIOS: list[tuple[str, Callable[[Scenario, Path], None], Faults | None]] = [
