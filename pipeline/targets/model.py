@@ -196,6 +196,8 @@ def load(path: Path, quirks: tuple[str, ...]) -> Description:
 def _problems(d: Description, quirks: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
     """What the types alone cannot say: strategies that need a path, names that exist."""
     found: list[tuple[tuple[str, ...], str]] = []
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", d.name):
+        found.append((("name",), "must be letters, digits, '_' or '-' (it names files)"))
     needs = [
         (d.listing.paging != "none", ("listing", "path"), d.listing.path),
         (d.listing.paging != "none", ("listing", "records"), d.listing.records),
