@@ -105,7 +105,9 @@ def pipeline_options(func: F) -> F:
 def target_options(func: F) -> F:
     """Options of plan and sync."""
     decorators = [
-        click.option("--target", help="arnis, consuelo, dmchamp, oliai or zexa."),
+        click.option(
+            "--target", help="arnis, consuelo, dmchamp, oliai or zexa, or a description PATH.toml."
+        ),
         click.option("--base-url", help="The API root, e.g. https://acme.arnis.ai/api/v1."),
         click.option(
             "--api-key-env",
@@ -281,10 +283,22 @@ def sync(**params: Any) -> None:
     _run(functools.partial(api.sync, keep_results=False), params, stoppable=True, remote=True)
 
 
-@main.command(epilog="\b\nExample:\n  contact-sync targets")
+@main.command(
+    epilog="\b\nExamples:\n  contact-sync targets\n  contact-sync targets --describe arnis"
+)
+@click.option(
+    "--describe",
+    metavar="NAME",
+    help="Print a built-in target's description (TOML), to start your own from it.",
+)
 @handle_errors
-def targets() -> None:
+def targets(describe: str | None) -> None:
     """The targets and what each can do."""
+    if describe is not None:
+        from pipeline.targets import description_text
+
+        click.echo(description_text(describe), nl=False)
+        return
     from pipeline.targets_table import targets_table
 
     click.echo(targets_table())

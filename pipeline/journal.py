@@ -181,7 +181,7 @@ def _event(line: bytes) -> dict[str, Any]:
     return data
 
 
-def _list_of(kind: type) -> Callable[[Any], bool]:
+def _list_of(kind: type | tuple[type, ...]) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, list) and all(isinstance(x, kind) for x in v)
 
 
@@ -199,7 +199,8 @@ _SHAPES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "confirmed": {
         "step": (lambda v: isinstance(v, str), "a step name"),
         "counts": _COUNTS,
-        "rows": (_list_of(int), "a list of row numbers"),
+        # a remote-only contact (mirror mode's deletes) has no row: null
+        "rows": (_list_of((int, type(None))), "a list of row numbers"),
         "remote_ids": (lambda v: isinstance(v, list), "a list of ids"),
     },
 }

@@ -45,7 +45,7 @@ def test_an_unknown_option_flag_is_refused_before_any_request(
     )
     assert result.exit_code == 2
     assert "unknown option 'list_idz' for arnis" in result.stderr
-    assert "arnis takes no options" in result.stderr
+    assert "arnis's options: batch_size, page_size" in result.stderr
     assert sandbox.store.requests == []
 
 
