@@ -67,8 +67,13 @@ def _fast(text: pl.Series, region: pl.Series) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         warnings.warn(f"phone fast path failed, using phonenumbers: {exc}", stacklevel=3)
         return pl.DataFrame(
-            {"status": [DEFER] * len(text), "reason": None, "e164": None},
-            schema={"status": pl.String, "reason": pl.String, "e164": pl.String},
+            {"status": [DEFER] * len(text), "reason": None, "e164": None, "owner": None},
+            schema={
+                "status": pl.String,
+                "reason": pl.String,
+                "e164": pl.String,
+                "owner": pl.UInt16,
+            },
         )
 
 
