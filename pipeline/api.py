@@ -33,6 +33,7 @@ from pipeline.report import (
     summarise,
     write_summary_json,
 )
+from pipeline.screening import CALLING_COLUMNS, calling_options
 from pipeline.spool import Spool
 from pipeline.validate import check_records
 
@@ -132,7 +133,16 @@ class _Prepared:
 _PREPARE_WORKERS = 3
 
 #: what ``validate`` keeps of each record once its piece is checked (the report's columns)
-_VALIDATE_COLUMNS = ("row", "phone_input", "e164", "status", "error_code", "error_message", "name")
+_VALIDATE_COLUMNS = (
+    "row",
+    "phone_input",
+    "e164",
+    "status",
+    "error_code",
+    "error_message",
+    "name",
+    *CALLING_COLUMNS,
+)
 #: the same when the records are only counted (no report, rejects file or kept results):
 #: no name to derive
 _COUNTED_COLUMNS = tuple(c for c in _VALIDATE_COLUMNS if c != "name")
@@ -219,6 +229,7 @@ def _prepared(
         read_chunks(source, block_bytes=settings.read_block_bytes, progress=progress)
     )
     region = settings.default_region.upper()
+    calling = calling_options(settings)
     try:
         first = next(tables)  # read_chunks yields a piece at least
         columns = [c for c in first.frame.columns if c != "row"]
@@ -227,7 +238,11 @@ def _prepared(
         def prepare(table: RawTable) -> _Prepared:
             contacts = to_contact_frame(table, mapping)
             records = check_records(
-                contacts, default_region=region, read_errors=table.row_errors, wanted=wanted
+                contacts,
+                default_region=region,
+                read_errors=table.row_errors,
+                wanted=wanted,
+                calling=calling,
             )
             return _Prepared(table, mapping, first_valid_rows(records))
 
@@ -469,11 +484,17 @@ def _raw_pieces(loaded: _Loaded) -> Iterator[pl.DataFrame | None]:
 
 
 def _extra(settings: Settings, target: Target) -> dict[str, Any]:
-    return {
+    extra: dict[str, Any] = {
         "target": target.name,
         "mode": settings.mode,
         "requests_sent": target.client.requests_sent,
     }
+    if settings.fill_timezone and "timezone" not in target.capabilities.fields:
+        extra["timezone_not_sent"] = (
+            f"{target.name} stores no time zone: the zones filled from the numbers are in the "
+            "report only"
+        )
+    return extra
 
 
 def plan(

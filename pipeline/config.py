@@ -47,6 +47,10 @@ class Settings:
     quiet: bool = False
     skip_remote_read: bool = False
     no_progress: bool = False
+    #: an empty timezone filled from the number (pipeline.screening)
+    fill_timezone: bool = False
+    #: number types refused: their records become invalid with ``number_type``
+    reject_types: tuple[str, ...] = ()
     #: a file bigger than this is read and checked in pieces of about this many bytes
     read_block_bytes: int = BLOCK_BYTES
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
@@ -86,6 +90,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "quiet": bool,
     "no_progress": bool,
     "skip_remote_read": bool,
+    "fill_timezone": bool,
+    "reject_types": list,
 }
 
 
@@ -110,7 +116,19 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "chunk_size": _at_least_one,
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
+    "reject_types": lambda v: _types_problem(v),
 }
+
+
+def _types_problem(value: Any) -> str | None:
+    from pipeline.screening import parse_types
+
+    try:
+        parse_types(value)
+    except UsageError as exc:
+        return str(exc).replace("--reject-types: ", "")
+    return None
+
 
 #: key names that would hold the API key itself: refused at the top of a job file, under
 #: ``[options]`` and in ``--option`` (the key only ever comes from the environment)
@@ -256,7 +274,7 @@ def _normalise(key: str, value: Any) -> Any:
         return {str(k): str(v) for k, v in value.items()}
     if key in ("max_deletes", "max_invalid"):
         return str(value)
-    if key == "phone_preference":
+    if key in ("phone_preference", "reject_types"):
         return tuple(str(v) for v in value)
     if key == "rate_limit":
         return float(value)
@@ -298,6 +316,9 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
 
 
 def _check_settings(settings: Settings) -> None:
+    from pipeline.screening import parse_types
+
+    parse_types(settings.reject_types)
     if settings.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
     if settings.concurrency is not None and settings.concurrency < 1:

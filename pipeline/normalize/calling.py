@@ -11,8 +11,7 @@ from __future__ import annotations
 import phonenumbers
 import polars as pl
 
-from pipeline.normalize.phones_fast import rules
-from pipeline.normalize.phones_fast.kinds import NAMES, TYPE_NAMES, number_types
+from pipeline.normalize.phones_fast.kinds import NAMES, TYPE_NAMES, calling_codes, number_types
 from pipeline.normalize.phones_fast.zones import SEPARATOR, UNKNOWN_ZONE, single_zone, time_zones
 
 __all__ = ["SEPARATOR", "TYPE_NAMES", "UNKNOWN_ZONE", "calling_columns", "single_zone"]
@@ -39,7 +38,7 @@ def calling_columns(e164: pl.Series, owner: pl.Series) -> pl.DataFrame:
             distinct, pl.Series(answers, dtype=pl.UInt8), return_dtype=pl.UInt8
         )
         kind = kind.scatter(rows["_i"], looked)
-    cc = e164.str.slice(1).str.extract(rules().cc, 0).cast(pl.Int64)
+    cc = calling_codes(e164, owner)
     zones = time_zones(e164, kind, cc)
     names = pl.DataFrame([kind.alias("k")]).select(NAMES(pl.col("k").cast(pl.Int64))).to_series()
     return pl.DataFrame([names.alias("number_type"), zones.alias("zones")])

@@ -45,7 +45,9 @@ def _compiled() -> tuple[dict[str, dict[str, str | None]], Table, Table]:
         name: {code: desc_source(getattr(meta, name)) for code, meta in metadata.items()}
         for name in names
     }
-    same = {int(code): bool(meta.same_mobile_and_fixed_line_pattern) for code, meta in metadata.items()}
+    same = {
+        int(code): bool(meta.same_mobile_and_fixed_line_pattern) for code, meta in metadata.items()
+    }
     for code, flag in same.items():
         if flag:  # _number_type_helper never tries their mobile desc
             sources[_MOBILE][f"{code:03d}"] = None
@@ -71,7 +73,9 @@ def number_types(owner: pl.Series, e164: pl.Series) -> pl.Series:
     (see fast_e164); null where either is null or the owner is not one this path knows."""
     sources, cc_len, same = _compiled()
     frame = pl.DataFrame([owner.alias("o"), e164.alias("e")]).with_row_index("_i")
-    known = pl.col("o").is_not_null() & pl.col("e").is_not_null() & (pl.col("o") < cc_len.values.len())
+    known = (
+        pl.col("o").is_not_null() & pl.col("e").is_not_null() & (pl.col("o") < cc_len.values.len())
+    )
     frame = frame.filter(known & cc_len(pl.col("o").cast(pl.Int64)).is_not_null())
     if frame.height == 0:
         return pl.Series("number_type", [None] * len(owner), dtype=pl.UInt8)
@@ -89,12 +93,9 @@ def number_types(owner: pl.Series, e164: pl.Series) -> pl.Series:
         return pl.col(f"_{name}") if name in patterns else pl.lit(False)
 
     same_pattern = same(pl.col("o").cast(pl.Int64)).fill_null(False)
-    kind = pl.when(pl.lit(False)).then(None)
-    for value, name in _SPECIAL:
-        kind = kind.when(matched(name)).then(pl.lit(int(value), pl.UInt8))
     fixed, mobile = matched(_FIXED), matched(_MOBILE)
-    kind = (
-        kind.when(fixed & (same_pattern | mobile))
+    kind: pl.Expr = (
+        pl.when(fixed & (same_pattern | mobile))
         .then(pl.lit(int(PhoneNumberType.FIXED_LINE_OR_MOBILE), pl.UInt8))
         .when(fixed)
         .then(pl.lit(int(PhoneNumberType.FIXED_LINE), pl.UInt8))
@@ -102,6 +103,24 @@ def number_types(owner: pl.Series, e164: pl.Series) -> pl.Series:
         .then(pl.lit(int(PhoneNumberType.MOBILE), pl.UInt8))
         .otherwise(pl.lit(UNKNOWN, pl.UInt8))
     )
+    for value, name in reversed(_SPECIAL):  # the first special desc that matches wins
+        kind = pl.when(matched(name)).then(pl.lit(int(value), pl.UInt8)).otherwise(kind)
     found = frame.select("_i", kind.alias("kind"))
     empty = pl.Series("number_type", [None] * len(owner), dtype=pl.UInt8)
     return empty.scatter(found["_i"], found["kind"])
+
+
+def calling_codes(e164: pl.Series, owner: pl.Series) -> pl.Series:
+    """The calling code (Int64) of valid numbers: its length from the owner's metadata where
+    known, else read off the E.164 (the codes are prefix-free)."""
+    _, cc_len, _ = _compiled()
+    frame = pl.DataFrame([e164.alias("e"), owner.alias("o")]).with_row_index("_i")
+    frame = frame.with_columns(_n=cc_len(pl.col("o").cast(pl.Int64)))
+    rest = frame.filter(pl.col("_n").is_null() & pl.col("e").is_not_null())
+    if rest.height:
+        found = rest.select(pl.col("e").str.slice(1).str.extract(rules().cc, 0).str.len_bytes())
+        frame = frame.with_columns(
+            frame["_n"].scatter(rest["_i"], found.to_series().cast(pl.Int64)).alias("_n")
+        )
+    code = pl.col("e").str.slice(1, pl.col("_n")).cast(pl.Int64, strict=False)
+    return frame.select(code.alias("cc")).to_series()

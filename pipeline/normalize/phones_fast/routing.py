@@ -55,9 +55,7 @@ def no_todo(frame: pl.DataFrame) -> pl.DataFrame:
 
 def no_settled(frame: pl.DataFrame) -> pl.DataFrame:
     """No rows of the settled shape (see settle_as)."""
-    return grown(
-        frame[["key"]], status=pl.UInt8, reason=pl.UInt8, e164=pl.String, owner=pl.UInt16
-    )
+    return grown(frame[["key"]], status=pl.UInt8, reason=pl.UInt8, e164=pl.String, owner=pl.UInt16)
 
 
 def settle_as(frame: pl.DataFrame, status: int, reason: int | None) -> pl.DataFrame:

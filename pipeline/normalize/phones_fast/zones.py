@@ -29,6 +29,10 @@ def _joined(zones: tuple[str, ...]) -> str:
     return SEPARATOR.join(zones)
 
 
+#: the zones of a number, joined: an Enum, so that a column of them moves as integers
+ZONES = pl.Enum(sorted({UNKNOWN_ZONE, *(_joined(z) for z in TIMEZONE_DATA.values())}))
+
+
 def longest_prefix(digits: str) -> tuple[str, int]:
     """time_zones_for_geographical_number's loop: the zones of the longest prefix of
     ``digits`` in the table (joined), and that prefix's length (0: none)."""
@@ -51,7 +55,7 @@ def _ranges() -> tuple[pl.Series, pl.Series, pl.Series]:
     found = [longest_prefix(f"{start:0{_WIDTH}d}"[:_WIDTH]) for start in starts]
     return (
         pl.Series(starts, dtype=pl.Int64),
-        pl.Series([zones for zones, _ in found], dtype=pl.String),
+        pl.Series([zones for zones, _ in found], dtype=ZONES),
         pl.Series([length for _, length in found], dtype=pl.Int64),
     )
 
@@ -68,12 +72,13 @@ def _country_zones() -> Table:
             if zones is not None:
                 found[cc] = _joined(zones)
                 break
-    return Table.of(found, pl.String, 1000)
+    return Table.of(found, ZONES, 1000)
 
 
 def time_zones(e164: pl.Series, kind: pl.Series, cc: pl.Series) -> pl.Series:
     """Per valid number (E.164, PhoneNumberType value, calling code as Int64): its zones
-    joined by SEPARATOR, as time_zones_for_number gives them; null where ``kind`` is."""
+    joined by SEPARATOR (as ZONES), as time_zones_for_number gives them; null where
+    ``kind`` is."""
     starts, zones, lengths = _ranges()
     frame = pl.DataFrame([e164.alias("e"), kind.alias("k"), cc.alias("cc")])
     digits = pl.col("e").str.slice(1)
@@ -93,21 +98,32 @@ def time_zones(e164: pl.Series, kind: pl.Series, cc: pl.Series) -> pl.Series:
     if short.height:  # numbers shorter than the prefix found: the loop, row by row
         redone = [longest_prefix(e[1:])[0] for e in short["e"].to_list()]
         frame = frame.with_columns(
-            frame["_z"].scatter(short["_i"], pl.Series(redone, dtype=pl.String)).alias("_z")
+            frame["_z"].scatter(short["_i"], pl.Series(redone, dtype=ZONES)).alias("_z")
         )
     answer = (
         pl.when(pl.col("k").is_null() | pl.col("e").is_null())
         .then(None)
         .when(pl.col("k") == _UNKNOWN_TYPE)
-        .then(pl.lit(UNKNOWN_ZONE))
+        .then(pl.lit(UNKNOWN_ZONE, ZONES))
         .when("_geo")
         .then("_z")
-        .otherwise(pl.col("_cz").fill_null(UNKNOWN_ZONE))
+        .otherwise(pl.col("_cz").fill_null(pl.lit(UNKNOWN_ZONE, ZONES)))
     )
     return frame.select(answer.alias("zones")).to_series()
 
 
-def single_zone(zones: pl.Expr) -> pl.Expr:
-    """The one zone of a number, or null (several, or Etc/Unknown)."""
-    one = ~zones.str.contains(SEPARATOR, literal=True) & (zones != UNKNOWN_ZONE)
-    return pl.when(one).then(zones)
+@functools.cache
+def _singles() -> tuple[pl.Series, pl.Series]:
+    every = pl.Series(ZONES.categories)
+    single = every.to_frame("z").select(
+        pl.when(
+            ~pl.col("z").str.contains(SEPARATOR, literal=True) & (pl.col("z") != UNKNOWN_ZONE)
+        ).then("z")
+    )
+    return every, single.to_series()
+
+
+def single_zone(zones: pl.Series) -> pl.Series:
+    """The one zone of each number (String), or null (none, several, or Etc/Unknown)."""
+    every, single = _singles()
+    return single.gather(zones.to_physical()).alias("zone")
