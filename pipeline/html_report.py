@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pipeline.html_calling import calling_section
 from pipeline.report import OK_STATUSES
 
 if TYPE_CHECKING:
@@ -550,7 +551,7 @@ def render(result: RunResult) -> str:
         f"<h1>contact-sync {_text(summary.command)}</h1>{_meta(result)}"
         f"{_verdict(result)}{_tiles(result)}"
         f'<h2 id="status">Records by status</h2>{_chart(summary.counts)}'
-        f"{_plan(result)}{_errors(result)}"
+        f"{calling_section(summary)}{_plan(result)}{_errors(result)}"
         f"<h2>The input</h2>{_input(result)}"
         f"<footer>Written by contact-sync {_text(summary.command)} on {_text(stamp)}. "
         "Self-contained: no scripts, nothing loaded from the network.</footer>"
