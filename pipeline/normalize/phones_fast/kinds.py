@@ -8,9 +8,8 @@ import functools
 import polars as pl
 from phonenumbers import PhoneNumberType
 
-import pipeline.normalize.phones_fast.frames as frames
 from pipeline.normalize.phones_fast.compiled import Table, keyed_alternation, rules
-from pipeline.normalize.phones_fast.frames import length_of, on_code, run_columns
+from pipeline.normalize.phones_fast.frames import length_of
 from pipeline.normalize.phones_fast.meta import desc_source
 
 UNKNOWN = int(PhoneNumberType.UNKNOWN)
@@ -34,6 +33,17 @@ TYPE_NAMES = {
 }
 NAMES = Table.of(TYPE_NAMES, pl.String, 256)
 _LL = Table.of({n: f"{n:02d}" for n in range(100)}, pl.String, 100)
+_CODES = Table.of({n: f"{n:03d}" for n in range(1000)}, pl.String, 1000)
+#: marks removed (see type_pattern) → PhoneNumberType value; 0 or more than all: unknown
+_KIND = Table.of(
+    {
+        **{t: int(value) for t, (value, _) in enumerate(_SPECIAL, start=1)},
+        len(_SPECIAL) + 1: int(PhoneNumberType.FIXED_LINE),
+        len(_SPECIAL) + 2: int(PhoneNumberType.MOBILE),
+    },
+    pl.UInt8,
+    len(_SPECIAL) + 4,
+)
 
 
 @functools.cache
@@ -56,58 +66,66 @@ def _compiled() -> tuple[dict[str, dict[str, str | None]], Table, Table]:
     return sources, Table.of(cc_len, pl.Int64, top), Table.of(same, pl.Boolean, top)
 
 
+#: marks the end of the number in the string the type pattern runs on; each type's
+#: branch then takes its own count of marks (see type_pattern)
+_MARKS = "#" * (len(_SPECIAL) + 2)
+
+
 @functools.lru_cache(maxsize=256)
-def type_patterns(codes: frozenset[str]) -> dict[str, str]:
-    """Per desc name, the keyed pattern of ``codes`` (descs none of them has: left out)."""
+def type_pattern(codes: frozenset[str]) -> tuple[str, str]:
+    """One pattern for _number_type_helper's order, and the keyed mobile pattern.
+
+    The branch of the t-th desc (premium rate, toll free, ..., fixed line, mobile) is its
+    keyed pattern followed by exactly t marks: the first branch that matches (leftmost
+    first) is removed by ``str.replace``, so the marks left say which desc matched, in one
+    pass (a lazy DFA, no captures) however many descs there are.
+    """
     sources, _, _ = _compiled()
-    found = {}
-    for name, by_code in sources.items():
-        branches = {code: by_code.get(code) for code in sorted(codes)}
-        if any(branches.values()):
-            found[name] = keyed_alternation(branches, "$")
-    return found
+    names = [name for _, name in _SPECIAL] + [_FIXED, _MOBILE]
+    branches = []
+    for t, name in enumerate(names, start=1):
+        keyed = keyed_alternation({code: sources[name].get(code) for code in sorted(codes)})
+        if keyed.startswith("^(?:~)"):
+            continue
+        branches.append(f"(?:{keyed[1:]})#{{{t}}}")
+    mobile = keyed_alternation({code: sources[_MOBILE].get(code) for code in sorted(codes)})
+    return "^(?:" + "|".join(branches or ["~"]) + ")", mobile + "#"
 
 
 def number_types(owner: pl.Series, e164: pl.Series) -> pl.Series:
     """``number_type`` as a PhoneNumberType value (UInt8) for valid numbers with an owner
     (see fast_e164); null where either is null or the owner is not one this path knows."""
-    sources, cc_len, same = _compiled()
-    frame = pl.DataFrame([owner.alias("o"), e164.alias("e")]).with_row_index("_i")
-    known = (
-        pl.col("o").is_not_null() & pl.col("e").is_not_null() & (pl.col("o") < cc_len.values.len())
-    )
-    frame = frame.filter(known & cc_len(pl.col("o").cast(pl.Int64)).is_not_null())
-    if frame.height == 0:
-        return pl.Series("number_type", [None] * len(owner), dtype=pl.UInt8)
-    if frame.height < frames.STREAMING_ROWS:
-        frame = frame.sort("o")  # rows of one region side by side (see validity)
-    code = pl.col("o").cast(pl.String).str.zfill(3)
-    nsn = pl.col("e").str.slice(cc_len(pl.col("o").cast(pl.Int64)) + 1)
-    frame = frame.with_columns(_t=on_code(code, _LL(pl.min_horizontal(length_of(nsn), 99)), nsn))
-    codes = frozenset(f"{o:03d}" for o in frame["o"].unique().to_list())
-    patterns = type_patterns(codes)
-    hit = {name: pl.col("_t").str.contains(p) for name, p in patterns.items()}
-    frame = run_columns(frame, **{f"_{name}": test for name, test in hit.items()})
-
-    def matched(name: str) -> pl.Expr:
-        return pl.col(f"_{name}") if name in patterns else pl.lit(False)
-
-    same_pattern = same(pl.col("o").cast(pl.Int64)).fill_null(False)
-    fixed, mobile = matched(_FIXED), matched(_MOBILE)
-    kind: pl.Expr = (
-        pl.when(fixed & (same_pattern | mobile))
-        .then(pl.lit(int(PhoneNumberType.FIXED_LINE_OR_MOBILE), pl.UInt8))
-        .when(fixed)
-        .then(pl.lit(int(PhoneNumberType.FIXED_LINE), pl.UInt8))
-        .when(mobile)
-        .then(pl.lit(int(PhoneNumberType.MOBILE), pl.UInt8))
-        .otherwise(pl.lit(UNKNOWN, pl.UInt8))
-    )
-    for value, name in reversed(_SPECIAL):  # the first special desc that matches wins
-        kind = pl.when(matched(name)).then(pl.lit(int(value), pl.UInt8)).otherwise(kind)
-    found = frame.select("_i", kind.alias("kind"))
+    _, cc_len, same = _compiled()
     empty = pl.Series("number_type", [None] * len(owner), dtype=pl.UInt8)
-    return empty.scatter(found["_i"], found["kind"])
+    frame = pl.DataFrame([owner.alias("o"), e164.alias("e")]).with_row_index("_i")
+    known = pl.col("o").is_not_null() & pl.col("e").is_not_null()
+    frame = frame.filter(known & (pl.col("o") < cc_len.values.len()))
+    frame = frame.with_columns(_n=cc_len(pl.col("o").cast(pl.Int64))).filter(
+        pl.col("_n").is_not_null()
+    )
+    if frame.height == 0:
+        return empty
+    owner_key = pl.col("o").cast(pl.Int64)
+    nsn = pl.col("e").str.slice(pl.col("_n") + 1)
+    length = _LL(pl.min_horizontal(length_of(nsn), 99))
+    text = pl.concat_str(_CODES(owner_key), length, nsn, pl.lit(_MARKS))
+    codes = frozenset(f"{o:03d}" for o in frame["o"].unique().to_list())
+    pattern, mobile = type_pattern(codes)
+    left = pl.col("_t").str.replace(pattern, "").str.len_bytes().cast(pl.Int64)
+    # In memory: over the streaming engine's chunks the replace ran slower (1M rows).
+    frame = frame.with_columns(_t=text).with_columns(_k=len(_MARKS) - left)
+    # A fixed line is fixed-or-mobile where the mobile desc matches too (or is the same).
+    fixed = frame.filter(pl.col("_k") == len(_SPECIAL) + 1)
+    both = same(pl.col("o").cast(pl.Int64)).fill_null(False) | pl.col("_t").str.contains(mobile)
+    fixed = fixed.select("_i", _both=both)
+    kinds = frame.select(
+        "_i", _KIND(pl.col("_k").clip(0, len(_MARKS) + 1)).fill_null(UNKNOWN).alias("k")
+    )
+    kind = empty.scatter(kinds["_i"], kinds["k"])
+    if fixed.height:
+        either = fixed.filter("_both")["_i"]
+        kind = kind.scatter(either, int(PhoneNumberType.FIXED_LINE_OR_MOBILE))
+    return kind
 
 
 def calling_codes(e164: pl.Series, owner: pl.Series) -> pl.Series:
