@@ -23,7 +23,9 @@ from pipeline.ahead import map_ahead, read_ahead
 from pipeline.config import Settings, invalid_limit
 from pipeline.dedupe import Deduper, first_valid_rows
 from pipeline.errors import AuthError, ContactSyncError, GuardError, UsageError
+from pipeline.interrupt import StopRequest, interruption
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
+from pipeline.output_paths import OutputPaths, resolve_outputs
 from pipeline.outputs import RunOutputs
 from pipeline.progress import Bar, NullProgress, Progress
 from pipeline.read import RawTable, read_chunks
@@ -265,7 +267,7 @@ def _guard_invalid(settings: Settings, tally: Tally) -> None:
 
 def _finish(
     command: str,
-    settings: Settings,
+    paths: OutputPaths,
     loaded: _Loaded,
     outputs: RunOutputs,
     started: float,
@@ -282,30 +284,30 @@ def _finish(
         summary.extra["report"] = str(outputs.report.path)
     if outputs.rejects is not None:
         summary.extra["rejects_written"] = outputs.rejected
-    summary_json = settings.path("summary_json")
-    if summary_json:
-        write_summary_json(summary, summary_json)
+    summary.extra["files"] = {name: str(path) for name, path in paths.given()}
+    outputs.commit()
     kept = outputs.kept
     spools = [s for s in (kept, planned) if s is not None]
     plan_frame = planned.scan() if planned is not None and kept is not None else None
     result = RunResult(
         outputs.results(), summary, loaded.mapping, loaded.table, plan_frame, extra or {}, spools
     )
-    html = settings.path("html_report")
-    if html:
+    if paths.html_report:
         from pipeline.html_report import write_html_report
 
-        write_html_report(result, html)
+        write_html_report(result, paths.html_report)
+    if paths.summary_json:  # last: what a script waiting for it reads is the run's end
+        write_summary_json(summary, paths.summary_json)
     return result
 
 
-def _outputs(settings: Settings, keep: bool, headers: list[str] | None = None) -> RunOutputs:
+def _outputs(paths: OutputPaths, keep: bool, headers: list[str] | None = None) -> RunOutputs:
     """Where the results go; ``keep``: also kept for the caller (always for an HTML report)."""
     return RunOutputs(
-        report=settings.path("report"),
-        rejects=settings.path("rejects"),
+        report=paths.report,
+        rejects=paths.rejects,
         headers=headers or [],
-        keep=keep or bool(settings.html_report),
+        keep=keep or paths.html_report is not None,
     )
 
 
@@ -319,15 +321,16 @@ def validate(
     and ``results`` is not available (an HTML report keeps them all the same).
     """
     started = time.monotonic()
+    paths = resolve_outputs(settings)
     progress = progress or NullProgress()
-    outputs = _outputs(settings, keep_results)
-    loaded = _load(settings, progress, outputs)
-    try:
-        _guard_invalid(settings, loaded.tally)
-    except GuardError as tripped:
-        _finish("validate", settings, loaded, outputs, started, aborted=tripped)
-        raise
-    return _finish("validate", settings, loaded, outputs, started)
+    with _outputs(paths, keep_results) as outputs:
+        loaded = _load(settings, progress, outputs)
+        try:
+            _guard_invalid(settings, loaded.tally)
+        except GuardError as tripped:
+            _finish("validate", paths, loaded, outputs, started, aborted=tripped)
+            raise
+        return _finish("validate", paths, loaded, outputs, started)
 
 
 def open_target(settings: Settings, progress: Progress | None = None) -> Target:
@@ -506,34 +509,43 @@ def plan(
     summary only, and are not kept for ``results`` and ``plan``.
     """
     started = time.monotonic()
+    paths = resolve_outputs(settings)
     progress = progress or NullProgress()
     target = open_target(settings, progress)
     try:
         loaded, plans = _load_and_plan(settings, target, progress)
     finally:
         target.close()
-    outputs = _outputs(settings, keep_results, loaded.table.headers)
-    raw = _raw_pieces(loaded)
-    for piece in plans.pieces():
-        outputs.add(piece.with_columns(pl.col("action").alias("status")), next(raw))
-    kept_plan = plans if outputs.kept is not None else None
-    return _finish("plan", settings, loaded, outputs, started, kept_plan, _extra(settings, target))
+    with _outputs(paths, keep_results, loaded.table.headers) as outputs:
+        raw = _raw_pieces(loaded)
+        for piece in plans.pieces():
+            outputs.add(piece.with_columns(pl.col("action").alias("status")), next(raw))
+        kept_plan = plans if outputs.kept is not None else None
+        extra = _extra(settings, target)
+        return _finish("plan", paths, loaded, outputs, started, kept_plan, extra)
 
 
 def sync(
-    settings: Settings, progress: Progress | None = None, *, keep_results: bool = True
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    keep_results: bool = True,
+    stop: StopRequest | None = None,
 ) -> RunResult:
     """Validate, diff and push: the main job. Holds the state-dir lock while it runs.
 
     The plan is written whole to the journal before anything is sent; then it is pushed
     piece by piece (``PlanPusher``), each piece's results going to the report as it
-    settles. ``keep_results`` as for ``plan``.
+    settles. ``keep_results`` as for ``plan``. Once ``stop`` is set during the push, no
+    write is sent any more: the rows not sent are ``skipped`` (``interrupted``), the
+    outputs and the journal are written, and ``RunInterrupted`` is raised (exit 3).
     """
     from pipeline.journal import Journal, RunLock, state_key
-    from pipeline.push import PlanPusher
 
     started = time.monotonic()
+    paths = resolve_outputs(settings)
     progress = progress or NullProgress()
+    stop = stop or StopRequest()
     target = open_target(settings, progress)
     key = state_key(target.name, target.settings.base_url)
     state_dir = Path(settings.state_dir)
@@ -542,25 +554,47 @@ def sync(
         # run of this tool is changing.
         with RunLock(state_dir, key):
             loaded, plans = _load_and_plan(settings, target, progress)
-            outputs = _outputs(settings, keep_results, loaded.table.headers)
-            journal = Journal(state_dir, key)
-            journal.record_plan(plans.scan())
-            pusher = PlanPusher(
-                target, blind=settings.skip_remote_read, on_step=journal.record_step
-            )
-            raw = _raw_pieces(loaded)
-            count = len(plans)
-            pieces = plans.pieces() if outputs.kept is not None else plans.drain()
-            for index, piece in enumerate(pieces):
-                for results in pusher.add(piece, last=index == count - 1):
-                    _record_opt_outs(results, journal)
-                    outputs.add(results, next(raw))
-            for results in pusher.finish():
-                _record_opt_outs(results, journal)
-                outputs.add(results, next(raw))
-            assert outputs.tally is not None  # a piece at least
-            journal.record("done", counts=dict(outputs.tally.statuses.iter_rows()))
+            target.stop_writes_on(stop.event)
+            with stop.graceful(), _outputs(paths, keep_results, loaded.table.headers) as outputs:
+                _push(settings, target, Journal(state_dir, key), loaded, plans, outputs)
+                kept_plan = plans if outputs.kept is not None else None
+                extra = _extra(settings, target)
+                stopped = interruption(stop, outputs.tally, paths)
+                result = _finish(
+                    "sync", paths, loaded, outputs, started, kept_plan, extra, aborted=stopped
+                )
     finally:
         target.close()
-    kept_plan = plans if outputs.kept is not None else None
-    return _finish("sync", settings, loaded, outputs, started, kept_plan, _extra(settings, target))
+    if stopped is not None:
+        stopped.result = result
+        raise stopped
+    return result
+
+
+def _push(
+    settings: Settings,
+    target: Target,
+    journal: Journal,
+    loaded: _Loaded,
+    plans: Spool,
+    outputs: RunOutputs,
+) -> None:
+    """The plan journaled whole, then pushed piece by piece, each piece's results going to
+    the outputs as it settles."""
+    from pipeline.push import PlanPusher
+
+    journal.record_plan(plans.scan())
+    pusher = PlanPusher(target, blind=settings.skip_remote_read, on_step=journal.record_step)
+    raw = _raw_pieces(loaded)
+    count = len(plans)
+    pieces = plans.pieces() if outputs.kept is not None else plans.drain()
+    for index, piece in enumerate(pieces):
+        for results in pusher.add(piece, last=index == count - 1):
+            _record_opt_outs(results, journal)
+            outputs.add(results, next(raw))
+    for results in pusher.finish():
+        _record_opt_outs(results, journal)
+        outputs.add(results, next(raw))
+    assert outputs.tally is not None  # a piece at least
+    ended = "interrupted" if target.stopping else "done"
+    journal.record(ended, counts=dict(outputs.tally.statuses.iter_rows()))

@@ -22,10 +22,12 @@ import click
 from pipeline import api
 from pipeline.config import Settings, build_settings, parse_pairs
 from pipeline.errors import AuthError, ContactSyncError, TargetError, TransientError
+from pipeline.interrupt import StopRequest, handle_signals
 from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
 from pipeline.report import human_summary
-from pipeline.secrets import redact
+from pipeline.sanitize import clean
+from pipeline.secrets import cleartext_warning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -170,7 +172,7 @@ def _settings(params: dict[str, Any]) -> Settings:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"contact-sync: {redact(message)}", err=True)
+    click.echo(f"contact-sync: {clean(message)}", err=True)
     sys.exit(code)
 
 
@@ -197,8 +199,8 @@ def handle_errors(func: F) -> F:
             _fail(f"the target refused the run: {exc}", 3)
         except ContactSyncError as exc:
             _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted; a rerun continues safely", 3)
+        except KeyboardInterrupt as exc:  # stopped at once (pipeline.interrupt)
+            _fail(str(exc) or "interrupted; a rerun continues safely", 3)
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
             _fail(
                 f"unexpected error ({type(exc).__name__}: {exc}); please report it. "
@@ -210,13 +212,27 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
+def _run(
+    command: Callable[..., api.RunResult],
+    params: dict[str, Any],
+    *,
+    stoppable: bool = False,
+    remote: bool = False,
+) -> None:
+    """Run ``command`` with signals handled and print its summary (``stoppable``: it
+    takes a ``StopRequest``; ``remote``: it sends the key to the target, so a warning
+    comes first when the key would travel in clear)."""
     settings = _settings(params)
-    result = command(settings, choose_progress(settings.quiet or settings.no_progress))
+    warning = cleartext_warning(settings.base_url) if remote and settings.base_url else None
+    if warning:
+        click.echo(f"contact-sync: warning: {clean(warning)}", err=True)
+    progress = choose_progress(settings.quiet or settings.no_progress)
+    with handle_signals(StopRequest()) as stop:
+        result = command(settings, progress, **({"stop": stop} if stoppable else {}))
     if not settings.quiet or result.exit_code != 0:
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
-        click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)
+        click.echo(human_summary(result.summary), err=True, nl=False)
     sys.exit(result.exit_code)
 
 
@@ -253,7 +269,7 @@ def validate(**params: Any) -> None:
 @handle_errors
 def plan(**params: Any) -> None:
     """Diff INPUT against the target's contacts and report what sync would do."""
-    _run(functools.partial(api.plan, keep_results=False), params)
+    _run(functools.partial(api.plan, keep_results=False), params, remote=True)
 
 
 @main.command(epilog=EPILOG_SYNC)
@@ -262,7 +278,7 @@ def plan(**params: Any) -> None:
 @handle_errors
 def sync(**params: Any) -> None:
     """Validate INPUT, diff it against the target and push the changes."""
-    _run(functools.partial(api.sync, keep_results=False), params)
+    _run(functools.partial(api.sync, keep_results=False), params, stoppable=True, remote=True)
 
 
 @main.command(epilog="\b\nExample:\n  contact-sync targets")

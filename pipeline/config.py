@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline.errors import UsageError
 from pipeline.read import BLOCK_BYTES
+from pipeline.secrets import check_variable_name, looks_like_variable_name
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Settings:
     fill_timezone: bool = False
     #: number types refused: their records become invalid with ``number_type``
     reject_types: tuple[str, ...] = ()
+    #: the job file the settings came from (``--config``), which no output may overwrite
+    job_file: str | None = None
     #: a file bigger than this is read and checked in pieces of about this many bytes
     read_block_bytes: int = BLOCK_BYTES
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
@@ -117,6 +120,13 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
     "reject_types": lambda v: _types_problem(v),
+    "api_key_env": lambda v: (
+        None
+        if looks_like_variable_name(v)
+        else "takes the NAME of an environment variable, not the key: put the key in a "
+        'variable (export ARNIS_API_KEY=...) and name it here (api_key_env = "ARNIS_API_KEY"). '
+        "A name is letters, digits and _, not starting with a digit (the value is not shown)"
+    ),
 }
 
 
@@ -310,7 +320,7 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
             merged[key] = {**merged.get(key, {}), **value}
         else:
             merged[key] = value
-    settings = replace(Settings(), **merged)
+    settings = replace(Settings(), **merged, job_file=config_path)
     _check_settings(settings)
     return settings
 
@@ -319,6 +329,7 @@ def _check_settings(settings: Settings) -> None:
     from pipeline.screening import parse_types
 
     parse_types(settings.reject_types)
+    check_variable_name(settings.api_key_env)
     if settings.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
     if settings.concurrency is not None and settings.concurrency < 1:

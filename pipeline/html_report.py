@@ -23,6 +23,8 @@ import polars as pl
 
 from pipeline.html_calling import calling_section
 from pipeline.report import OK_STATUSES
+from pipeline.sanitize import clean
+from pipeline.staged import write_atomically
 
 if TYPE_CHECKING:
     from pipeline.api import RunResult
@@ -153,10 +155,11 @@ footer{color:var(--muted);margin-top:2.5rem;font-size:12px}
 
 
 def _text(value: Any) -> str:
-    """A value as escaped text; cut when it is very long."""
+    """A value as escaped text (no key, no control character: ``clean``); cut when it is
+    very long."""
     if value is None:
         return ""
-    text = str(value)
+    text = clean(str(value))
     if len(text) > MAX_CELL_CHARS:
         text = text[:MAX_CELL_CHARS] + "…"
     return escape(text, quote=True)
@@ -560,5 +563,5 @@ def render(result: RunResult) -> str:
 
 
 def write_html_report(result: RunResult, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(result), encoding="utf-8")
+    """The page, renamed into place once written whole."""
+    write_atomically(path, render(result))

@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import LockHeldError
+from pipeline.secrets import redact
 
 
 def _pid_alive(pid: int) -> bool:
@@ -98,7 +99,7 @@ class Journal:
 
     def record(self, event: str, **data: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"time": time.time(), "event": event, **data}, default=str)
+        line = redact(json.dumps({"time": time.time(), "event": event, **data}, default=str))
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
@@ -116,8 +117,10 @@ class Journal:
         self.record("plan", counts=dict(counts.iter_rows()))
 
     def record_step(self, step: str, results: pl.DataFrame) -> None:
-        """What one step confirmed: the rows by status, with their remote ids."""
-        landed = results.filter(pl.col("status") != "failed")
+        """What one step confirmed: the rows by status, with their remote ids (rows that
+        failed, or were not sent because the run was interrupted, are only counted)."""
+        not_sent = (pl.col("status") == "failed") | (pl.col("error_code") == "interrupted")
+        landed = results.filter(~not_sent.fill_null(False))
         self.record(
             "confirmed",
             step=step,

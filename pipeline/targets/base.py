@@ -27,6 +27,7 @@ import polars as pl
 from pipeline.errors import (
     AuthError,
     ConflictError,
+    SendingStopped,
     TargetError,
     TerminalError,
     TransientError,
@@ -154,6 +155,15 @@ class Target(ABC):
 
     def resume(self) -> None:
         self._stopped.clear()
+
+    def stop_writes_on(self, event: threading.Event) -> None:
+        """Once ``event`` is set, no write is sent any more (``ApiClient.stop_writes``)."""
+        self.client.stop_writes = event
+
+    @property
+    def stopping(self) -> bool:
+        """Whether writes are no longer sent (the run was asked to stop)."""
+        return self.client.stop_writes.is_set()
 
     @property
     def chunk_size(self) -> int:
@@ -286,6 +296,10 @@ def status_rows(
     )
 
 
+#: the message of a row whose write the run did not send because it was asked to stop
+INTERRUPTED_MESSAGE = "not sent: the run was interrupted; a rerun sends it"
+
+
 def skip_all(contacts: pl.DataFrame, code: str, message: str) -> pl.DataFrame:
     return status_rows(contacts, "skipped", code, message)
 
@@ -294,6 +308,8 @@ def failure_outcome(row: int, exc: TargetError, remote_id: str | None = None) ->
     """A terminal or exhausted error as one row's outcome (auth errors abort the run)."""
     if isinstance(exc, AuthError):
         raise exc
+    if isinstance(exc, SendingStopped):
+        return Outcome(row, "skipped", remote_id, "interrupted", INTERRUPTED_MESSAGE)
     if isinstance(exc, ConflictError):
         return Outcome(row, "failed", remote_id, "conflict", error_detail(exc))
     if isinstance(exc, TerminalError):
