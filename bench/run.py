@@ -372,7 +372,7 @@ def main() -> None:
     phones = stage("phones", str(max(SIZES)), "0")
     print("  oliai at its documented rate limits ...", flush=True)
     limited = rate_limited_oliai()
-    calling = calling_markdown(fill_figures(cli, max(SIZES), VALIDATE_RUNS))
+    calling = calling_markdown(fill_figures(max(SIZES), VALIDATE_RUNS))
     text = (
         markdown(results, phones)
         + "\n\n"
@@ -391,7 +391,7 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["rate-limited"]:
         print("\n".join(limited_markdown(rate_limited_oliai())))
     elif sys.argv[1:] == ["calling"]:
-        print("\n".join(calling_markdown(fill_figures(cli, max(SIZES), VALIDATE_RUNS))))
+        print("\n".join(calling_markdown(fill_figures(max(SIZES), VALIDATE_RUNS))))
     elif sys.argv[1:] == ["big"]:
         print("\n".join(big_markdown(big_validate())))
     else:

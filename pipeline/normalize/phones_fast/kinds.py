@@ -129,16 +129,21 @@ def number_types(owner: pl.Series, e164: pl.Series) -> pl.Series:
 
 
 def calling_codes(e164: pl.Series, owner: pl.Series) -> pl.Series:
-    """The calling code (Int64) of valid numbers: its length from the owner's metadata where
-    known, else read off the E.164 (the codes are prefix-free)."""
-    _, cc_len, _ = _compiled()
+    """The calling code (Int64) of valid numbers: the owner's where known, else read off
+    the E.164 (the codes are prefix-free)."""
     frame = pl.DataFrame([e164.alias("e"), owner.alias("o")]).with_row_index("_i")
-    frame = frame.with_columns(_n=cc_len(pl.col("o").cast(pl.Int64)))
-    rest = frame.filter(pl.col("_n").is_null() & pl.col("e").is_not_null())
+    frame = frame.with_columns(cc=_calling_code()(pl.col("o").cast(pl.Int64)))
+    rest = frame.filter(pl.col("cc").is_null() & pl.col("e").is_not_null())
     if rest.height:
-        found = rest.select(pl.col("e").str.slice(1).str.extract(rules().cc, 0).str.len_bytes())
-        frame = frame.with_columns(
-            frame["_n"].scatter(rest["_i"], found.to_series().cast(pl.Int64)).alias("_n")
-        )
-    code = pl.col("e").str.slice(1, pl.col("_n")).cast(pl.Int64, strict=False)
-    return frame.select(code.alias("cc")).to_series()
+        read = rest.select(pl.col("e").str.slice(1).str.extract(rules().cc, 0).cast(pl.Int64))
+        frame = frame.with_columns(frame["cc"].scatter(rest["_i"], read.to_series()))
+    return frame["cc"]
+
+
+@functools.cache
+def _calling_code() -> Table:
+    """The calling code by metadata code (the owner)."""
+    metadata = rules().metadata
+    return Table.of(
+        {int(code): meta.country_code for code, meta in metadata.items()}, pl.Int64, 1000
+    )
