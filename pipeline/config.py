@@ -48,7 +48,7 @@ class Settings:
     quiet: bool = False
     skip_remote_read: bool = False
     no_progress: bool = False
-    #: an empty timezone filled from the number (pipeline.screening)
+    #: an empty timezone filled from the number (pipeline.normalize.screening)
     fill_timezone: bool = False
     #: number types refused: their records become invalid with ``number_type``
     reject_types: tuple[str, ...] = ()
@@ -131,7 +131,7 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
 
 
 def _types_problem(value: Any) -> str | None:
-    from pipeline.screening import parse_types
+    from pipeline.normalize.screening import parse_types
 
     try:
         parse_types(value)
@@ -326,7 +326,7 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
 
 
 def _check_settings(settings: Settings) -> None:
-    from pipeline.screening import parse_types
+    from pipeline.normalize.screening import parse_types
 
     parse_types(settings.reject_types)
     check_variable_name(settings.api_key_env)

@@ -21,7 +21,7 @@ import polars as pl
 from pipeline.normalize.country import with_country_codes
 from pipeline.normalize.fields import clean_fields, typed_fields
 from pipeline.normalize.phones import normalize_phones
-from pipeline.screening import CallingOptions, type_problems, with_calling_fields
+from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
 from schemas.contact import ERROR_CODES, ContactModel
 
 #: the order in which problems are named; the first one found is the row's error_code
@@ -47,7 +47,7 @@ def check_records(
 ) -> pl.DataFrame:
     """The check each record passes alone: phones, fields, problems, typed fields;
     ``status`` is ``valid`` or ``invalid`` (duplicates are :mod:`pipeline.dedupe`'s).
-    ``calling``: number types and time zones (see :mod:`pipeline.screening`).
+    ``calling``: number types and time zones (see :mod:`pipeline.normalize.screening`).
 
     Order-free, so the pieces of a big file are checked ahead, in threads.
     ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already.

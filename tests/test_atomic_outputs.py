@@ -29,8 +29,8 @@ OLD = "the previous report, whole\n"
 #: piece while the push goes on
 SMALL_PIECES = """
 import dataclasses, sys
-import pipeline.cli as cli, pipeline.read as read
-read._SAMPLE_CHARS = 4
+import pipeline.cli as cli, pipeline.read.encoding as encoding
+encoding.SAMPLE_CHARS = 4
 built = cli.build_settings
 cli.build_settings = lambda *a: dataclasses.replace(built(*a), read_block_bytes=8192)
 cli.run(sys.argv[1:])
@@ -133,7 +133,7 @@ def test_a_sync_refused_mid_push_leaves_the_previous_report_and_no_temporary_fil
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CONTACT_SYNC_API_KEY", API_KEY)
-    monkeypatch.setattr("pipeline.read._SAMPLE_CHARS", 4)  # small files in many pieces
+    monkeypatch.setattr("pipeline.read.encoding.SAMPLE_CHARS", 4)  # small files in many pieces
     sandbox = sandbox_factory("consuelo")
     source = tmp_path / "in.csv"
     big_file(source, 300)

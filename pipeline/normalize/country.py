@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import phonenumbers
 import polars as pl
 
 #: Full English names (and a few common short forms) of the countries contact files
@@ -42,8 +43,6 @@ COUNTRY_NAMES: Final[dict[str, str]] = {
 
 
 def _country_table() -> dict[str, str]:
-    import phonenumbers
-
     table = {region.lower(): region for region in phonenumbers.SUPPORTED_REGIONS}
     table.update(COUNTRY_NAMES)
     return table

@@ -15,7 +15,7 @@ from types import TracebackType
 import polars as pl
 
 from pipeline.report import ReportWriter, Tally, write_rejects
-from pipeline.spool import Spool
+from pipeline.run.spool import Spool
 from pipeline.staged import StagedFile
 
 
