@@ -25,6 +25,7 @@ import polars as pl
 
 import pipeline.cli  # noqa: F401 (loaded here, so that shared_libraries() lists what the CLI loads)
 from bench.cache import iowait_seconds, shared_libraries, warm
+from bench.calling import calling_markdown, fill_figures
 from bench.data import DATA, contacts_csv
 from pipeline.sandbox import RunningSandbox, start
 
@@ -371,8 +372,11 @@ def main() -> None:
     phones = stage("phones", str(max(SIZES)), "0")
     print("  oliai at its documented rate limits ...", flush=True)
     limited = rate_limited_oliai()
+    calling = calling_markdown(fill_figures(max(SIZES), VALIDATE_RUNS))
     text = (
         markdown(results, phones)
+        + "\n\n"
+        + "\n".join(calling)
         + "\n\n"
         + "\n".join(big_markdown(big))
         + "\n"
@@ -386,6 +390,8 @@ if __name__ == "__main__":
     sandbox_host_gc()
     if sys.argv[1:] == ["rate-limited"]:
         print("\n".join(limited_markdown(rate_limited_oliai())))
+    elif sys.argv[1:] == ["calling"]:
+        print("\n".join(calling_markdown(fill_figures(max(SIZES), VALIDATE_RUNS))))
     elif sys.argv[1:] == ["big"]:
         print("\n".join(big_markdown(big_validate())))
     else:

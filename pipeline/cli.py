@@ -87,6 +87,17 @@ def pipeline_options(func: F) -> F:
             "--max-invalid", help="Abort (exit 3) if more than N or N% of records are invalid."
         ),
         click.option(
+            "--fill-timezone",
+            is_flag=True,
+            default=None,
+            help="An empty timezone gets the number's own, when phonenumbers gives exactly one.",
+        ),
+        click.option(
+            "--reject-types",
+            metavar="LIST",
+            help="Number types to refuse, comma-separated (e.g. premium_rate,toll_free).",
+        ),
+        click.option(
             "--quiet",
             "quiet",
             is_flag=True,
@@ -157,6 +168,8 @@ def _settings(params: dict[str, Any]) -> Settings:
     cli["map"] = parse_pairs(cli.pop("map_pairs", ()), "--map")
     cli["options"] = parse_pairs(cli.pop("option_pairs", ()), "--option")
     cli["phone_preference"] = tuple(cli.pop("phone_preference", ()) or ())
+    types = cli.pop("reject_types", None)
+    cli["reject_types"] = tuple(types.split(",")) if types is not None else None
     return build_settings(cli, config)
 
 

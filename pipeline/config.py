@@ -51,6 +51,10 @@ class Settings:
     no_progress: bool = False
     #: sync: move the journal aside first (``Journal.reset``), e.g. when it is damaged
     reset_state: bool = False
+    #: an empty timezone filled from the number (pipeline.normalize.screening)
+    fill_timezone: bool = False
+    #: number types refused: their records become invalid with ``number_type``
+    reject_types: tuple[str, ...] = ()
     #: the job file the settings came from (``--config``), which no output may overwrite
     job_file: str | None = None
     #: a file bigger than this is read and checked in pieces of about this many bytes
@@ -93,6 +97,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "no_progress": bool,
     "skip_remote_read": bool,
     "reset_state": bool,
+    "fill_timezone": bool,
+    "reject_types": list,
 }
 
 
@@ -117,6 +123,7 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "chunk_size": _at_least_one,
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
+    "reject_types": lambda v: _types_problem(v),
     "api_key_env": lambda v: (
         None
         if looks_like_variable_name(v)
@@ -125,6 +132,17 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
         "A name is letters, digits and _, not starting with a digit (the value is not shown)"
     ),
 }
+
+
+def _types_problem(value: Any) -> str | None:
+    from pipeline.normalize.screening import parse_types
+
+    try:
+        parse_types(value)
+    except UsageError as exc:
+        return str(exc).replace("--reject-types: ", "")
+    return None
+
 
 #: key names that would hold the API key itself: refused at the top of a job file, under
 #: ``[options]`` and in ``--option`` (the key only ever comes from the environment)
@@ -270,7 +288,7 @@ def _normalise(key: str, value: Any) -> Any:
         return {str(k): str(v) for k, v in value.items()}
     if key in ("max_deletes", "max_invalid"):
         return str(value)
-    if key == "phone_preference":
+    if key in ("phone_preference", "reject_types"):
         return tuple(str(v) for v in value)
     if key == "rate_limit":
         return float(value)
@@ -312,6 +330,9 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
 
 
 def _check_settings(settings: Settings) -> None:
+    from pipeline.normalize.screening import parse_types
+
+    parse_types(settings.reject_types)
     check_variable_name(settings.api_key_env)
     if settings.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")

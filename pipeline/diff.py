@@ -98,7 +98,8 @@ def plan_records(
     has_metadata = "metadata" in fields and checked["metadata"].null_count() < checked.height
     if has_metadata:
         joined = joined.with_columns(_merged_metadata())
-    joined = joined.with_columns(_changes(fields), _opt_out_needed(capabilities))
+    zones = "timezone_source" in checked.columns
+    joined = joined.with_columns(_changes(fields, zones), _opt_out_needed(capabilities))
     planned = joined.with_columns(_action(mode, capabilities)).with_columns(
         pl.col("remote_id_remote").alias("remote_id")
     )
@@ -146,8 +147,21 @@ def _changed(field: str) -> pl.Expr:
     return has_value & (remote.is_null() | differs.fill_null(True))
 
 
-def _changes(fields: list[str]) -> pl.Expr:
-    flags = [pl.when(_changed(f)).then(pl.lit(f)) for f in fields]
+def _kept_remote_zone() -> pl.Expr:
+    """False where a zone filled from the number meets one set remotely: an inferred zone
+    never overwrites a remote one."""
+    remote = pl.col("timezone_remote")
+    inferred = (pl.col("timezone_source") == "phone").fill_null(False)
+    return ~(inferred & remote.is_not_null() & (remote != ""))
+
+
+def _changes(fields: list[str], zones: bool = False) -> pl.Expr:
+    def changed(field: str) -> pl.Expr:
+        if field == "timezone" and zones:
+            return _changed(field) & _kept_remote_zone()
+        return _changed(field)
+
+    flags = [pl.when(changed(f)).then(pl.lit(f)) for f in fields]
     if not flags:
         return pl.lit([], pl.List(pl.String)).alias("changes")
     return pl.concat_list(flags).list.drop_nulls().alias("changes")

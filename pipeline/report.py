@@ -31,6 +31,9 @@ REPORT_COLUMNS = (
     "remote_id",
     "error_code",
     "error_message",
+    "number_type",
+    "timezone",
+    "timezone_source",
 )
 OK_STATUSES = frozenset(
     {"valid", "created", "updated", "unchanged", "deleted", "create", "update", "delete"}
@@ -55,7 +58,7 @@ def neutralise_text(cell: str) -> str:
 
 
 #: columns our own code fills with values that never start like a formula
-_SAFE_COLUMNS = frozenset({"row", "e164", "status", "error_code"})
+_SAFE_COLUMNS = frozenset({"row", "e164", "status", "error_code", "number_type", "timezone_source"})
 
 
 def report_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -133,6 +136,10 @@ class Summary:
     exit_code: int
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    #: records by the type of their valid number, most first
+    number_types: dict[str, int] = field(default_factory=dict)
+    #: the TOP_ZONES most common time zones (as sent), most first
+    timezones: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -143,6 +150,8 @@ class Summary:
             "error_examples": self.examples,
             "exit_code": self.exit_code,
             "seconds": round(self.seconds, 3),
+            "number_types": self.number_types,
+            "timezones": self.timezones,
             **self.extra,
         }
 
@@ -172,6 +181,9 @@ class ReportWriter:
         self.pieces += 1
 
 
+_NO_VALUES = pl.DataFrame(schema={"value": pl.String, "len": pl.UInt32})
+
+
 @dataclass
 class Tally:
     """What a summary counts, added up piece by piece: records by status, and by error
@@ -180,21 +192,28 @@ class Tally:
     statuses: pl.DataFrame
     codes: pl.DataFrame
     records: int
+    #: records by number_type, and by timezone (columns value, len)
+    types: pl.DataFrame = field(default_factory=lambda: _NO_VALUES)
+    zones: pl.DataFrame = field(default_factory=lambda: _NO_VALUES)
 
     @classmethod
     def of(cls, results: pl.DataFrame | pl.LazyFrame) -> Tally:
         lazy = results.lazy()
-        statuses, codes, records = pl.collect_all(
+        names = lazy.collect_schema().names()
+        counted = [_by_value(lazy, c) for c in ("number_type", "timezone") if c in names]
+        statuses, codes, records, *values = pl.collect_all(
             [
                 lazy.group_by("status").len(),
                 lazy.filter(pl.col("error_code").is_not_null())
                 .group_by("error_code")
                 .agg(pl.len(), pl.col("row").min()),
                 lazy.select(pl.col("row").count()),
+                *counted,
             ],
             engine="streaming",
         )
-        return cls(statuses, codes, int(records.item()))
+        values += [_NO_VALUES] * (2 - len(values))
+        return cls(statuses, codes, int(records.item()), values[0], values[1])
 
     def count(self, status: str) -> int:
         """Records of one status."""
@@ -208,7 +227,30 @@ class Tally:
             statuses.group_by("status").agg(pl.col("len").sum()),
             codes.group_by("error_code").agg(pl.col("len").sum(), pl.col("row").min()),
             self.records + other.records,
+            _summed(self.types, other.types),
+            _summed(self.zones, other.zones),
         )
+
+
+#: how many time zones a summary names
+TOP_ZONES = 10
+
+
+def _by_value(lazy: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """Records by their (non-null) value of ``column``."""
+    value = pl.col(column).cast(pl.String).alias("value")
+    return lazy.select(value).drop_nulls().group_by("value").len()
+
+
+def _summed(one: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat([one, other]).group_by("value").agg(pl.col("len").sum())
+
+
+def _most_first(counts: pl.DataFrame, limit: int | None = None) -> dict[str, int]:
+    ranked = counts.sort(["len", "value"], descending=[True, False])
+    if limit is not None:
+        ranked = ranked.head(limit)
+    return {str(v): int(n) for v, n in ranked.iter_rows()}
 
 
 def summarise(
@@ -231,6 +273,8 @@ def summarise(
         exit_code=exit_code,
         seconds=seconds,
         extra=dict(extra or {}),
+        number_types=_most_first(tally.types),
+        timezones=_most_first(tally.zones, TOP_ZONES),
     )
 
 

@@ -21,10 +21,11 @@ import polars as pl
 from pipeline.normalize.country import with_country_codes
 from pipeline.normalize.fields import clean_fields, typed_fields
 from pipeline.normalize.phones import normalize_phones
+from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
 from schemas.contact import ERROR_CODES, ContactModel
 
 #: the order in which problems are named; the first one found is the row's error_code
-_CHECK_ORDER = ("read", "phone", "email", "timezone", "language", "opted_out")
+_CHECK_ORDER = ("read", "phone", "number_type", "email", "timezone", "language", "opted_out")
 _EMPTY_ERRORS = pl.DataFrame(
     schema={
         "row": pl.Int64,
@@ -42,39 +43,49 @@ def check_records(
     read_errors: pl.DataFrame | None = None,
     phones: pl.DataFrame | None = None,
     wanted: Collection[str] | None = None,
+    calling: CallingOptions | None = None,
 ) -> pl.DataFrame:
     """The check each record passes alone: phones, fields, problems, typed fields;
     ``status`` is ``valid`` or ``invalid`` (duplicates are :mod:`pipeline.dedupe`'s).
+    ``calling``: number types and time zones (see :mod:`pipeline.normalize.screening`).
 
     Order-free, so the pieces of a big file are checked ahead, in threads.
     ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already.
     ``wanted`` names the only columns the caller will use: the typed fields it leaves out
     are not worked out.
     """
+    calling = calling or CallingOptions()
     contacts = with_country_codes(contacts)
     if phones is None:
-        phones = _phones(contacts, default_region)
+        phones = _phones(contacts, default_region, calling=calling.active)
     frame = contacts.with_columns(phones["e164"]).pipe(clean_fields)
     problems = pl.concat(
         [
             _read_problems(read_errors),
             _phone_problems(contacts["row"], phones),
+            type_problems(contacts["row"], phones, calling),
             schema_problems(frame),
         ]
     )
-    return frame.pipe(_attach_problems, problems).pipe(typed_fields, wanted)
+    checked = frame.pipe(_attach_problems, problems).pipe(typed_fields, wanted)
+    return with_calling_fields(checked, phones, calling)
 
 
-def contact_phones(contacts: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
+def contact_phones(
+    contacts: pl.DataFrame, default_region: str = "US", *, calling: bool = False
+) -> pl.DataFrame:
     """The contacts' phones to E.164 (see ``normalize_phones``), each with its record's
     country as the region hint: the costly, order-free part of the check."""
-    return _phones(with_country_codes(contacts), default_region)
+    return _phones(with_country_codes(contacts), default_region, calling=calling)
 
 
-def _phones(contacts: pl.DataFrame, default_region: str) -> pl.DataFrame:
+def _phones(contacts: pl.DataFrame, default_region: str, *, calling: bool) -> pl.DataFrame:
     """:func:`contact_phones` of contacts whose countries are codes already."""
     return normalize_phones(
-        contacts["phone_input"], contacts.get_column("country", default=None), default_region
+        contacts["phone_input"],
+        contacts.get_column("country", default=None),
+        default_region,
+        calling=calling,
     )
 
 

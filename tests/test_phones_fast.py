@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType, re_util
+from phonenumbers.timezone import time_zones_for_number
 
 from bench.phones import messy_phones
 from pipeline.normalize import phones as phones_module
@@ -62,8 +63,18 @@ def expected_e164(text: str | None, region: str) -> str | None:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
-def _expected_chunk(pairs: list[tuple[str | None, str]]) -> list[str | None]:
-    return [expected_e164(text, region) for text, region in pairs]
+def expected_calling(text: str | None, region: str) -> str | None:
+    """Plain phonenumbers for a valid number: number_type's name and time_zones_for_number
+    joined by '&', as ``"type|zones"``; None when not valid."""
+    if expected_e164(text, region) is None:
+        return None
+    number = phonenumbers.parse(text, region)
+    kind = PhoneNumberType.to_string(phonenumbers.number_type(number)).lower()
+    return f"{kind}|{'&'.join(time_zones_for_number(number))}"
+
+
+def _expected_chunk(pairs: list[tuple[str | None, str]]) -> list[tuple[str | None, str | None]]:
+    return [(expected_e164(text, region), expected_calling(text, region)) for text, region in pairs]
 
 
 def _worker_setup() -> None:
@@ -71,7 +82,9 @@ def _worker_setup() -> None:
     re_util.enable_pattern_cache()
 
 
-def expected_many(pairs: list[tuple[str | None, str]], workers: int = 2) -> list[str | None]:
+def expected_many(
+    pairs: list[tuple[str | None, str]], workers: int = 2
+) -> list[tuple[str | None, str | None]]:
     """expected_e164 over many pairs, in worker processes (fresh interpreters)."""
     if len(pairs) < 50_000:
         return _expected_chunk(pairs)
@@ -85,20 +98,30 @@ def expected_many(pairs: list[tuple[str | None, str]], workers: int = 2) -> list
 def assert_agrees(
     texts: Sequence[str | None], hints: Sequence[str | None], default: str = "US"
 ) -> pl.DataFrame:
-    """normalize_phones(texts, hints, default) must give phonenumbers' E.164 on every row."""
+    """normalize_phones(texts, hints, default) must give phonenumbers' E.164 on every row,
+    and for valid numbers its number_type and time_zones_for_number."""
     got = normalize_phones(
-        pl.Series(texts, dtype=pl.String), pl.Series(hints, dtype=pl.String), default
+        pl.Series(texts, dtype=pl.String),
+        pl.Series(hints, dtype=pl.String),
+        default,
+        calling=True,
     )
+    calling = pl.concat_str(got["number_type"], got["zones"].cast(pl.String), separator="|")
     frame = pl.DataFrame(
         {"text": texts, "region": [effective_region(h, default) for h in hints]},
         schema={"text": pl.String, "region": pl.String},
-    ).with_columns(got=got["e164"])
+    ).with_columns(got=got["e164"], got_calling=calling)
     pairs = frame.select("text", "region").unique()
+    answers = expected_many(list(pairs.iter_rows()))
     truth = pairs.with_columns(
-        want=pl.Series(expected_many(list(pairs.iter_rows())), dtype=pl.String)
+        want=pl.Series([e164 for e164, _ in answers], dtype=pl.String),
+        want_calling=pl.Series([c for _, c in answers], dtype=pl.String),
     )
     frame = frame.join(truth, on=["text", "region"], how="left", nulls_equal=True)
-    wrong = frame.filter(pl.col("got").ne_missing(pl.col("want")))
+    wrong = frame.filter(
+        pl.col("got").ne_missing(pl.col("want"))
+        | pl.col("got_calling").ne_missing(pl.col("want_calling"))
+    )
     assert wrong.height == 0, f"{wrong.height} disagreements, e.g.\n{wrong.head(20)}"
     return got
 

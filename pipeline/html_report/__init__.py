@@ -21,6 +21,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.html_report.calling import calling_section
 from pipeline.html_report.markup import (
     cell,
     chart_section,
@@ -51,7 +52,7 @@ def render(result: RunResult) -> str:
         f"<h1>contact-sync {cell(summary.command)}</h1>{meta_line(result)}"
         f"{verdict_line(result)}{tiles_section(result)}"
         f'<h2 id="status">Records by status</h2>{chart_section(summary.counts)}'
-        f"{plan_section(result)}{errors_section(result)}"
+        f"{calling_section(summary)}{plan_section(result)}{errors_section(result)}"
         f"<h2>The input</h2>{input_section(result)}"
         f"<footer>Written by contact-sync {cell(summary.command)} on {cell(stamp)}. "
         "Self-contained: no scripts, nothing loaded from the network.</footer>"

@@ -15,6 +15,7 @@ import warnings
 import phonenumbers
 import polars as pl
 
+from pipeline.normalize.calling import calling_columns
 from pipeline.normalize.phones_fast import DEFER, INVALID, fast_e164
 
 MISSING_PHONE = "missing_phone"
@@ -36,9 +37,14 @@ def reference_e164(text: str, region: str) -> tuple[str | None, str | None]:
 
 
 def normalize_phones(
-    phones: pl.Series, regions: pl.Series | None = None, default_region: str = "US"
+    phones: pl.Series,
+    regions: pl.Series | None = None,
+    default_region: str = "US",
+    *,
+    calling: bool = False,
 ) -> pl.DataFrame:
-    """E.164 for every cell: columns ``e164``, ``phone_error`` (code), ``phone_message``.
+    """E.164 for every cell: columns ``e164``, ``phone_error`` (code), ``phone_message``;
+    with ``calling``, also ``number_type`` and ``zones`` (see pipeline.normalize.calling).
 
     ``regions`` holds an ISO 3166 alpha-2 hint per row (null: ``default_region``).
     """
@@ -50,7 +56,8 @@ def normalize_phones(
     frame = _with_reference(frame.with_row_index("_i"))
     missing = pl.col("input").is_null() | ~pl.col("input").str.contains(r"\S")
     invalid = pl.col("e164").is_null()
-    return frame.select(
+    extra = calling_columns(frame["e164"], frame["owner"]) if calling else None
+    out = frame.select(
         "e164",
         phone_error=pl.when(missing)
         .then(pl.lit(MISSING_PHONE))
@@ -60,6 +67,7 @@ def normalize_phones(
         .then(pl.lit("phone is empty"))
         .otherwise(pl.when(invalid).then(_messages(frame))),
     )
+    return out if extra is None else out.hstack(extra)
 
 
 def _fast(text: pl.Series, region: pl.Series) -> pl.DataFrame:
@@ -69,8 +77,13 @@ def _fast(text: pl.Series, region: pl.Series) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         warnings.warn(f"phone fast path failed, using phonenumbers: {exc}", stacklevel=3)
         return pl.DataFrame(
-            {"status": [DEFER] * len(text), "reason": None, "e164": None},
-            schema={"status": pl.String, "reason": pl.String, "e164": pl.String},
+            {"status": [DEFER] * len(text), "reason": None, "e164": None, "owner": None},
+            schema={
+                "status": pl.String,
+                "reason": pl.String,
+                "e164": pl.String,
+                "owner": pl.UInt16,
+            },
         )
 
 

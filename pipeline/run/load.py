@@ -18,6 +18,7 @@ from pipeline.config import Settings, invalid_limit
 from pipeline.dedupe import Deduper, first_valid_rows
 from pipeline.errors import GuardError, UsageError
 from pipeline.mapping import ColumnMapping, map_columns, to_contact_frame
+from pipeline.normalize.screening import CALLING_COLUMNS, calling_options
 from pipeline.progress import Bar, Progress
 from pipeline.read import RawTable, read_chunks
 from pipeline.report import Tally
@@ -61,7 +62,16 @@ class Prepared:
 PREPARE_WORKERS = 3
 
 #: what ``validate`` keeps of each record once its piece is checked (the report's columns)
-VALIDATE_COLUMNS = ("row", "phone_input", "e164", "status", "error_code", "error_message", "name")
+VALIDATE_COLUMNS = (
+    "row",
+    "phone_input",
+    "e164",
+    "status",
+    "error_code",
+    "error_message",
+    "name",
+    *CALLING_COLUMNS,
+)
 #: the same when the records are only counted (no report, rejects file or kept results):
 #: no name to derive
 COUNTED_COLUMNS = tuple(c for c in VALIDATE_COLUMNS if c != "name")
@@ -176,6 +186,7 @@ def prepared(
         read_chunks(source, block_bytes=settings.read_block_bytes, progress=progress)
     )
     region = settings.default_region.upper()
+    calling = calling_options(settings)
     try:
         first = next(tables)  # read_chunks yields a piece at least
         columns = [c for c in first.frame.columns if c != "row"]
@@ -184,7 +195,11 @@ def prepared(
         def prepare(table: RawTable) -> Prepared:
             contacts = to_contact_frame(table, mapping)
             records = check_records(
-                contacts, default_region=region, read_errors=table.row_errors, wanted=wanted
+                contacts,
+                default_region=region,
+                read_errors=table.row_errors,
+                wanted=wanted,
+                calling=calling,
             )
             return Prepared(table, mapping, first_valid_rows(records))
 

@@ -132,11 +132,17 @@ def load_and_plan(settings: Settings, target: Target, progress: Progress) -> tup
 
 def run_extra(settings: Settings, target: Target) -> dict[str, Any]:
     """What the summary says of the target side of a plan or a sync."""
-    return {
+    extra: dict[str, Any] = {
         "target": target.name,
         "mode": settings.mode,
         "requests_sent": target.client.requests_sent,
     }
+    if settings.fill_timezone and "timezone" not in target.capabilities.fields:
+        extra["timezone_not_sent"] = (
+            f"{target.name} stores no time zone: the zones filled from the numbers are in the "
+            "report only"
+        )
+    return extra
 
 
 def plan(settings: Settings, progress: Progress, keep_results: bool, started: float) -> RunResult:

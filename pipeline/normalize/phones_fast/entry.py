@@ -51,6 +51,7 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
         status=pl.when("_valid").then(u8(VALID_CODE)).otherwise(u8(INVALID_CODE)),
         reason=pl.when("_valid").then(pl.lit(None, pl.UInt8)).otherwise(u8(NOT_VALID)),
         e164=pl.when("_valid").then(pl.concat_str(pl.lit("+"), "cc", "nsn")),
+        owner=pl.when("_valid").then(pl.col("_k").cast(pl.UInt16)),
     )
     return stack(
         [
@@ -89,11 +90,13 @@ def _settle_rest(frame: pl.DataFrame) -> pl.DataFrame:
         status=STATUS_NAMES(pl.col("status")),
         reason=REASON_NAMES(pl.col("reason")),
         e164="e164",
+        owner="owner",
     )
 
 
 def fast_e164(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
-    """Per row: ``status`` (valid/invalid/defer), ``reason`` (if invalid), ``e164`` (if valid).
+    """Per row: ``status`` (valid/invalid/defer), ``reason`` (if invalid), ``e164`` (if valid)
+    and ``owner`` (if valid: the metadata code, as a number, of the region that owns it).
 
     ``regions`` is every row's default region (two upper-case letters, else treated as
     unknown). Equal (region, '+', digits) triples — so equal inputs — are decided once:

@@ -69,7 +69,7 @@ def _length_tests(general: PhoneNumberDesc) -> tuple[frozenset[int], frozenset[i
     return accept, too_long
 
 
-def _desc_source(desc: PhoneNumberDesc | None) -> str | None:
+def desc_source(desc: PhoneNumberDesc | None) -> str | None:
     """_is_number_matching_desc as a regex over "LL" + number (LL: 2-digit length)."""
     if desc is None or not desc.national_number_pattern:
         return None
@@ -122,8 +122,8 @@ def _compile_meta(code: str, meta: PhoneMetadata) -> Meta:
         npfp_groups=groups,
         transform=transform,
         general=_rx(general.national_number_pattern) if general.national_number_pattern else None,
-        valid_general=_desc_source(general),
-        valid_types=_union(_desc_source(d) for d in _type_descs(meta)),
+        valid_general=desc_source(general),
+        valid_types=_union(desc_source(d) for d in _type_descs(meta)),
         leading_digits=_rx(meta.leading_digits) if meta.leading_digits is not None else None,
         accept=accept,
         too_long=too_long,

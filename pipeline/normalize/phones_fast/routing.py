@@ -55,13 +55,18 @@ def no_todo(frame: pl.DataFrame) -> pl.DataFrame:
 
 def no_settled(frame: pl.DataFrame) -> pl.DataFrame:
     """No rows of the settled shape (see settle_as)."""
-    return grown(frame[["key"]], status=pl.UInt8, reason=pl.UInt8, e164=pl.String)
+    return grown(frame[["key"]], status=pl.UInt8, reason=pl.UInt8, e164=pl.String, owner=pl.UInt16)
 
 
 def settle_as(frame: pl.DataFrame, status: int, reason: int | None) -> pl.DataFrame:
     if frame.height == 0:
         return no_settled(frame)
-    values = {"status": (status, pl.UInt8), "reason": (reason, pl.UInt8), "e164": (None, pl.String)}
+    values = {
+        "status": (status, pl.UInt8),
+        "reason": (reason, pl.UInt8),
+        "e164": (None, pl.String),
+        "owner": (None, pl.UInt16),
+    }
     constant = [
         pl.Series(k, [v], dtype=t).new_from_index(0, frame.height) for k, (v, t) in values.items()
     ]

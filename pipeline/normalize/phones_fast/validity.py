@@ -4,6 +4,7 @@ those sharing the calling code."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 
 import phonenumbers
@@ -52,9 +53,10 @@ def validity_patterns(codes: frozenset[str]) -> tuple[str, str]:
 
 def check_validity(frame: pl.DataFrame) -> pl.DataFrame:
     """Adds ``_valid`` = is_valid_number (the region is chosen by leading digits among those
-    sharing ``cc``). Rows may come back in another order."""
+    sharing ``cc``) and ``_k``, the metadata code of that region (region_code_for_number;
+    meaningful where ``_valid``). Rows may come back in another order."""
     if frame.height == 0:
-        return grown(frame, _valid=pl.Boolean)
+        return grown(frame, _k=pl.String, _valid=pl.Boolean)
     if frame.height <= frames.FEW_VALID:
         return _valid_by_phonenumbers(frame)
     r = rules()
@@ -74,7 +76,7 @@ def check_validity(frame: pl.DataFrame) -> pl.DataFrame:
     missed, hit = routes(by_digits, pl.col("_hit"), 2)
     invalid, valid = routes(by_validity, pl.col("_valid"), 2)
     later = _later_regions(stack([without(missed, "_hit"), invalid]))
-    return without(stack([single, without(hit, "_hit"), valid, later]), "_k", "_ll")
+    return without(stack([single, without(hit, "_hit"), valid, later]), "_ll")
 
 
 def _later_regions(frame: pl.DataFrame) -> pl.DataFrame:
@@ -101,22 +103,40 @@ def _later_regions(frame: pl.DataFrame) -> pl.DataFrame:
     )
     parts = frame.partition_by("cc", as_dict=True)
     claimed = [_plain_claims(part, str(cc)) for (cc,), part in parts.items()]
-    return stack(claimed or [frame]).drop("_pos", "_code")
+    return stack(claimed or [frame]).with_columns(_k="_code").drop("_pos", "_code")
 
 
 def _valid_by_phonenumbers(frame: pl.DataFrame) -> pl.DataFrame:
-    """``_valid`` from phonenumbers itself, row by row (few rows: cheaper than polars)."""
+    """``_valid`` and ``_k`` from phonenumbers itself, row by row (few rows: cheaper than
+    polars)."""
     pairs = zip(frame["cc"].to_list(), frame["nsn"].to_list(), strict=True)
-    valid = [_is_valid_number(cc, nsn) for cc, nsn in pairs]
-    return put(frame, pl.Series("_valid", valid, dtype=pl.Boolean))
+    answers = [_valid_and_owner(cc, nsn) for cc, nsn in pairs]
+    return put(
+        frame,
+        pl.Series("_k", [owner for _, owner in answers], dtype=pl.String),
+        pl.Series("_valid", [valid for valid, _ in answers], dtype=pl.Boolean),
+    )
 
 
-def _is_valid_number(cc: str, nsn: str) -> bool:
+def _valid_and_owner(cc: str, nsn: str) -> tuple[bool, str | None]:
     """phonenumbers.is_valid_number of the number parse() makes of a calling code and a
-    national significant number (leading zeros kept as parse keeps them)."""
+    national significant number (leading zeros kept as parse keeps them), and the metadata
+    code of the region phonenumbers reads it with (region_code_for_number)."""
     number = phonenumbers.PhoneNumber(country_code=int(cc), national_number=int(nsn))
     phonenumberutil._set_italian_leading_zeros_for_phone_number(nsn, number)
-    return bool(phonenumbers.is_valid_number(number))
+    if not phonenumbers.is_valid_number(number):
+        return False, None
+    return True, owner_code(int(cc), phonenumbers.region_code_for_number(number))
+
+
+def owner_code(cc: int, region: str | None) -> str | None:
+    """The metadata code of ``region`` (a non-geographic entity: its calling code's)."""
+    r = rules()
+    if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+        return r.main_code.values[cc]
+    if region is None or not re.fullmatch("[A-Z]{2}", region):
+        return None
+    return r.region_code.values[int(region, 36)]
 
 
 def _plain_claims(frame: pl.DataFrame, cc: str) -> pl.DataFrame:
@@ -126,6 +146,7 @@ def _plain_claims(frame: pl.DataFrame, cc: str) -> pl.DataFrame:
         claims = earlier & _valid_for(on_code(pl.lit(plain), "_ll", "nsn"), [plain])
         frame = frame.with_columns(
             _pos=pl.when(claims).then(pl.lit(position, pl.Int64)).otherwise("_pos"),
+            _code=pl.when(claims).then(pl.lit(plain)).otherwise("_code"),
             _valid=claims | pl.col("_valid"),
         )
     return frame
