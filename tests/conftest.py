@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from pipeline.cli import main
 from pipeline.sandbox import RunningSandbox, start
 
 API_KEY = "sk_test_SECRET_0123456789abcdef"
+
+# In CI (CI=true, as .ci/run's callers set it) the property tests draw the same examples
+# every run, so that the verdict on a commit does not depend on luck; run locally, they
+# draw new ones each time and keep what failed in .hypothesis/.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @dataclass

@@ -286,6 +286,9 @@ def _summary(path: Path) -> dict[str, Any]:
         return {}
     summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     summary.pop("seconds", None)
+    # what the file's numbers are (issue 17), not what the target was sent
+    summary.pop("number_types", None)
+    summary.pop("timezones", None)
     # which files were written (where: a temporary folder, or a dated name)
     files = sorted(summary.pop("files", {}))
     kept = {k: v for k, v in summary.items() if not str(v).startswith(str(path.parent))}
