@@ -147,7 +147,8 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
     """
     if not settings.input:
         raise UsageError(
-            "no input: give a CSV path (or - for standard input), or input in the job file"
+            "no input: give the path of a CSV file, a workbook or JSON Lines (or - for "
+            "standard input), or input in the job file"
         )
     compact = outputs is not None
     tally: Tally | None = None
@@ -198,6 +199,7 @@ def _load(settings: Settings, progress: Progress, outputs: RunOutputs | None = N
         delimiter=first.delimiter,
         row_errors=pl.concat(errors_parts),
         parser=first.parser,
+        format=first.format,
     )
     if outputs is not None:
         assert outputs.tally is not None  # a piece at least
@@ -214,7 +216,9 @@ def _prepared(
     order-free work, done in threads ahead of the dedupe (``_PREPARE_WORKERS`` pieces at
     a time)."""
     tables = read_ahead(
-        read_chunks(source, block_bytes=settings.read_block_bytes, progress=progress)
+        read_chunks(
+            source, block_bytes=settings.read_block_bytes, sheet=settings.sheet, progress=progress
+        )
     )
     region = settings.default_region.upper()
     try:

@@ -52,6 +52,11 @@ def pipeline_options(func: F) -> F:
     decorators = [
         click.argument("input", required=False),
         click.option(
+            "--sheet",
+            metavar="NAME|INDEX",
+            help="The workbook sheet to read: its name or number, from 1 (default: the first).",
+        ),
+        click.option(
             "--config",
             "config",
             type=click.Path(dir_okay=False),
@@ -201,6 +206,8 @@ def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
     settings = _settings(params)
     result = command(settings, choose_progress(settings.quiet or settings.no_progress))
     if not settings.quiet or result.exit_code != 0:
+        if result.table.format != "CSV" and not settings.quiet:
+            click.echo(f"input: {result.table.format}", err=True)
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)

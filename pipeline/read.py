@@ -6,8 +6,9 @@ Bytes
     ``"-"`` reads standard input. A missing file, a directory, an unreadable file and an
     empty file raise :class:`~pipeline.errors.InputError` with a message naming the
     problem. A gzip file (magic ``1f 8b``) is decompressed transparently: people do pass
-    ``contacts.csv.gz``. ZIP archives (including ``.xlsx``), old Excel ``.xls`` files and
-    PDFs are refused with a message saying to export the sheet as CSV.
+    ``contacts.csv.gz``. An input that is not CSV text, whatever its name, goes to
+    :mod:`pipeline.formats`: a workbook's sheet or a JSON (Lines) file comes back as the
+    CSV text it would be saved as, read by the rules below; what we do not read is refused.
 
 Encoding
     A UTF-8 BOM means UTF-8 (``encoding == "utf-8-sig"``); a UTF-16 BOM means UTF-16
@@ -108,6 +109,7 @@ from typing import IO, cast
 
 import polars as pl
 
+from pipeline import formats
 from pipeline.errors import InputError
 from pipeline.fields import ROW
 from pipeline.progress import NullProgress, Progress
@@ -146,22 +148,29 @@ class RawTable:
     row_errors: pl.DataFrame
     #: which reader parsed it: "polars", "scanned" or "python" (see Speed)
     parser: str = "polars"
+    #: what the input is, when not CSV: e.g. "Excel workbook (.xlsx), sheet 'Contacts'"
+    format: str = "CSV"
 
 
 def read_table(
     source: str | os.PathLike[str],
     *,
+    sheet: str | None = None,
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
 ) -> RawTable:
-    """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`."""
-    raw = _read_bytes(source)
+    """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`;
+    ``sheet`` names a workbook's sheet (see :mod:`pipeline.formats`)."""
+    name = _describe(source)
+    with _open_binary(source, name) as stream:
+        converted = _converted(stream, name, sheet, BLOCK_BYTES)
+        raw = converted.csv if converted else _read_block(stream, -1, name)
     bar = progress.bar("read", total=len(raw), unit="B")
     try:
-        table = _read(raw, _describe(source))
+        table = _read(raw, name)
         bar.update(len(raw))
     finally:
         bar.close()
-    return table
+    return converted.annotate(table) if converted else table
 
 
 #: A file bigger than this is read and checked in pieces of about this size (whole
@@ -173,6 +182,7 @@ def read_chunks(
     source: str | os.PathLike[str],
     *,
     block_bytes: int = BLOCK_BYTES,
+    sheet: str | None = None,
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
 ) -> Iterator[RawTable]:
     """``source`` as consecutive :class:`RawTable` pieces of whole records.
@@ -185,18 +195,36 @@ def read_chunks(
     read with the first piece's delimiter and encoding; only the last may hold a report
     footer. When a piece needs the csv module (a stray quote, bare CR line ends), its
     cut cannot be trusted: the rest of the input from that piece on is read as one piece.
-    UTF-16 input, whose line ends are two bytes, is read whole.
+    UTF-16 input, whose line ends are two bytes, is read whole. A workbook or a JSON
+    (Lines) file is read as its CSV text (:mod:`pipeline.formats`).
     """
     name = _describe(source)
     size = _size(source)
     with _open_binary(source, name) as stream:
+        converted = _converted(stream, name, sheet, block_bytes)
+        if converted is not None:
+            stream, size = io.BytesIO(converted.csv), len(converted.csv)
         bar = progress.bar("read", total=size, unit="B")
         if size is not None and not isinstance(stream, gzip.GzipFile):
             block_bytes = even_block(size, block_bytes)
         try:
-            yield from _pieces(stream, name, block_bytes, bar.update)
+            for table in _pieces(stream, name, block_bytes, bar.update):
+                yield converted.annotate(table) if converted else table
         finally:
             bar.close()
+
+
+def _converted(
+    stream: IO[bytes], name: str, sheet: str | None, block_bytes: int
+) -> formats.Converted | None:
+    """A workbook or JSON input as CSV text; None for CSV text (see pipeline.formats)."""
+    return formats.as_csv(
+        stream,
+        name,
+        lambda size: _read_block(stream, size, name),
+        sheet=sheet,
+        block_bytes=block_bytes,
+    )
 
 
 def even_block(size: int, block_bytes: int) -> int:
@@ -355,12 +383,6 @@ def _utf16(head: bytes) -> bool:
 
 def _describe(source: str | os.PathLike[str]) -> str:
     return "standard input" if source == "-" else str(os.fspath(source))
-
-
-def _read_bytes(source: str | os.PathLike[str]) -> bytes:
-    name = _describe(source)
-    with _open_binary(source, name) as stream:
-        return _read_block(stream, -1, name)
 
 
 @contextlib.contextmanager
