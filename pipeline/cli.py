@@ -32,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EPILOG_VALIDATE = """\b
 Examples:
   contact-sync validate contacts.csv --report report.csv
+  contact-sync validate contacts.xlsx --sheet Leads --report report.csv
   contact-sync validate export.csv --default-region GB --max-invalid 5% --summary-json s.json
 """
 EPILOG_PLAN = """\b
@@ -228,7 +229,8 @@ def mapping_lines(mapping: ColumnMapping) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="contact-sync")
 def main() -> None:
-    """Load contact CSV exports, correctly and fast, into calling and SMS platforms."""
+    """Load contact lists (CSV, Excel workbooks, JSON Lines), correctly and fast, into
+    calling and SMS platforms."""
 
 
 @main.command(epilog=EPILOG_VALIDATE)
