@@ -155,6 +155,7 @@ def test_json_on_standard_input(cli: Cli, tmp_path: Path) -> None:
         ),
         ('[{"phone": "1"},\n {"phone": ]\n', "is not valid JSON (Expecting value: line 2"),
         ('[["phone"], ["1"]]', "no record is a JSON object with keys (item 1 of the array"),
+        ('["phone", "name"]\n["1", "a"]\n', "is not one JSON array: more JSON follows it"),
         ("{}\n{}\n", "no record is a JSON object with keys (every object is empty)"),
         ('{"a": 1}', None),
     ],
@@ -166,6 +167,14 @@ def test_json_that_holds_no_records_is_exit_2(
     assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
     assert result.exit_code == 2
     assert (message or "no phone column") in result.stderr
+
+
+def test_a_broken_first_line_is_a_row_too(tmp_path: Path) -> None:
+    text = '{"phone": "1",\n' + "".join(f'{{"phone": "{i}"}}\n' for i in range(2, 400))
+    pieces = list(read_chunks(write(tmp_path / "f.jsonl", text), block_bytes=512))
+    assert [r for p in pieces for r in p.frame["row"]] == list(range(1, 400))
+    errors = [e for p in pieces for e in p.row_errors.rows()]
+    assert [(row, code) for row, code, _ in errors] == [(1, MALFORMED_ROW)]
 
 
 def test_utf16_json_lines(tmp_path: Path) -> None:

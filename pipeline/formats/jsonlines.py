@@ -100,11 +100,13 @@ def json_csv(head: bytes, read: Read, name: str, block: int) -> tuple[bytes, str
     if first.lstrip().startswith(b"["):
         _read_array(first + read(-1), name, records)
         return records.csv(name), "JSON array", records.errors
+    chunks: Iterator[bytes] = itertools.chain([first], iter(lambda: read(block), b""))
     opening = next((line for line in first.split(b"\n") if line.strip()), b"")
     if _problem(opening) is not None:  # perhaps one object over several lines
-        first += read(-1)
-        _refuse_document(first, name)
-    _read_lines(itertools.chain([first], iter(lambda: read(block), b"")), records)
+        whole = first + read(-1)
+        _refuse_document(whole, name)
+        chunks = (whole[i : i + block] for i in range(0, len(whole), block))
+    _read_lines(chunks, records)
     return records.csv(name), "JSON Lines", records.errors
 
 
@@ -190,9 +192,13 @@ def _document(data: bytes, name: str) -> Any:
             f"{name}: is not UTF-8 (byte {exc.start}); JSON is UTF-8: save it as UTF-8"
         ) from exc
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{name}: is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
-        ) from exc
+        where = f"line {exc.lineno}, column {exc.colno}"
+        if exc.msg == "Extra data":
+            raise InputError(
+                f"{name}: is not one JSON array: more JSON follows it ({where}); JSON Lines "
+                "hold one object per line"
+            ) from exc
+        raise InputError(f"{name}: is not valid JSON ({exc.msg}: {where})") from exc
 
 
 def _refuse_document(data: bytes, name: str) -> None:
