@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint bench clean
+.PHONY: help setup browser demo test lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -20,10 +20,13 @@ setup: $(STAMP)  ## create .venv and install the project with its dev tools
 demo: $(STAMP)  ## start the arnis sandbox, sync sample_data/ twice, stop it
 	$(BIN)/python -m pipeline.demo
 
-test: $(STAMP)  ## run every test
+browser:  ## make sure a Chromium is there for the HTML report test (installs Debian's chromium)
+	@tools/ensure-browser
+
+test: $(STAMP) browser lint  ## ruff, mypy, then every test (installs the browser the HTML test needs)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)  ## ruff + mypy
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check pipeline schemas tests bench
 	$(BIN)/ruff format --check pipeline schemas tests bench
 	$(BIN)/mypy pipeline schemas

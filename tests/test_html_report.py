@@ -1,7 +1,7 @@
 """``--html-report``: the page of real CLI runs, read back with an HTML parser, and the same
 kind of page rendered by a real headless Chromium (screenshot, DOM, console).
 
-Chromium is required, never skipped: ``.ci/run`` installs it (Debian package ``chromium``)
+Chromium is required, never skipped: ``make test`` installs it (tools/ensure-browser: Debian package ``chromium``)
 before ``make test``. Set ``CHROMIUM`` to use another binary.
 """
 
@@ -364,7 +364,7 @@ def chromium_binary() -> str:
     )
     assert found, (
         "chromium is not installed; the HTML report is checked in a real browser. "
-        ".ci/run installs it (apt-get install chromium); or set CHROMIUM=/path/to/chrome"
+        "make test installs it (tools/ensure-browser: apt-get install chromium); or set CHROMIUM=/path/to/chrome"
     )
     return found
 
