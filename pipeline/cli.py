@@ -34,6 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EPILOG_VALIDATE = """\b
 Examples:
   contact-sync validate contacts.csv --report report.csv
+  contact-sync validate contacts.xlsx --sheet Leads --report report.csv
   contact-sync validate export.csv --default-region GB --max-invalid 5% --summary-json s.json
 """
 EPILOG_PLAN = """\b
@@ -53,6 +54,11 @@ def pipeline_options(func: F) -> F:
     """Options shared by validate, plan and sync."""
     decorators = [
         click.argument("input", required=False),
+        click.option(
+            "--sheet",
+            metavar="NAME|INDEX",
+            help="The workbook sheet to read: its name or number, from 1 (default: the first).",
+        ),
         click.option(
             "--config",
             "config",
@@ -232,6 +238,8 @@ def _run(
     with handle_signals(StopRequest()) as stop:
         result = command(settings, progress, **({"stop": stop} if stoppable else {}))
     if not settings.quiet or result.exit_code != 0:
+        if result.table.format != "CSV" and not settings.quiet:
+            click.echo(f"input: {result.table.format}", err=True)
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary), err=True, nl=False)
@@ -258,7 +266,8 @@ def mapping_lines(mapping: ColumnMapping) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="contact-sync")
 def main() -> None:
-    """Load contact CSV exports, correctly and fast, into calling and SMS platforms."""
+    """Load contact lists (CSV, Excel workbooks, JSON Lines), correctly and fast, into
+    calling and SMS platforms."""
 
 
 @main.command(epilog=EPILOG_VALIDATE)

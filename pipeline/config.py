@@ -28,6 +28,8 @@ class Settings:
     """Everything one run needs; built by ``build_settings``."""
 
     input: str | None = None
+    #: a workbook's sheet: its name or its number, from 1 (None: the first)
+    sheet: str | None = None
     target: str | None = None
     base_url: str | None = None
     api_key_env: str = "CONTACT_SYNC_API_KEY"
@@ -75,6 +77,7 @@ class Settings:
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "input": str,
+    "sheet": (str, int),
     "target": str,
     "base_url": str,
     "api_key_env": str,
@@ -120,6 +123,7 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "mode": lambda v: None if v in _MODES else f"must be one of {', '.join(_MODES)}, not {v!r}",
     "max_deletes": _limit_problem,
     "max_invalid": _limit_problem,
+    "sheet": lambda v: None if isinstance(v, str) or v >= 1 else f"counts from 1, not {v}",
     "chunk_size": _at_least_one,
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
@@ -286,7 +290,7 @@ def _line_of(text: str, key: str, table: str | None = None) -> int:
 def _normalise(key: str, value: Any) -> Any:
     if key in ("options", "map"):
         return {str(k): str(v) for k, v in value.items()}
-    if key in ("max_deletes", "max_invalid"):
+    if key in ("max_deletes", "max_invalid", "sheet"):
         return str(value)
     if key in ("phone_preference", "reject_types"):
         return tuple(str(v) for v in value)

@@ -18,14 +18,23 @@ from collections.abc import Collection
 import pandera.errors
 import polars as pl
 
-from pipeline.normalize.country import with_country_codes
+from pipeline.normalize.country import UNKNOWN_COUNTRY, unknown_countries, with_country_codes
 from pipeline.normalize.fields import clean_fields, typed_fields
 from pipeline.normalize.phones import normalize_phones
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
 from schemas.contact import ERROR_CODES, ContactModel
 
 #: the order in which problems are named; the first one found is the row's error_code
-_CHECK_ORDER = ("read", "phone", "number_type", "email", "timezone", "language", "opted_out")
+_CHECK_ORDER = (
+    "read",
+    "phone",
+    "number_type",
+    "country",
+    "email",
+    "timezone",
+    "language",
+    "opted_out",
+)
 _EMPTY_ERRORS = pl.DataFrame(
     schema={
         "row": pl.Int64,
@@ -55,6 +64,7 @@ def check_records(
     are not worked out.
     """
     calling = calling or CallingOptions()
+    unknown = unknown_countries(contacts)
     contacts = with_country_codes(contacts)
     if phones is None:
         phones = _phones(contacts, default_region, calling=calling.active)
@@ -64,6 +74,7 @@ def check_records(
             _read_problems(read_errors),
             _phone_problems(contacts["row"], phones),
             type_problems(contacts["row"], phones, calling),
+            _country_problems(unknown, default_region),
             schema_problems(frame),
         ]
     )
@@ -131,6 +142,20 @@ def _phone_problems(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:
         (pl.lit("phone: ") + phones["phone_message"]).alias("error_message"),
     )
     return frame.filter(pl.col("error_code").is_not_null())
+
+
+def _country_problems(unknown: pl.DataFrame, default_region: str) -> pl.DataFrame:
+    return unknown.select(
+        "row",
+        pl.lit("country").alias("field"),
+        pl.lit(UNKNOWN_COUNTRY).alias("error_code"),
+        pl.format(
+            "country '{}' is neither an ISO code nor a country name we know; write the "
+            "country's name or ISO code (its phone was read as {})",
+            pl.col("cell").str.slice(0, 80),
+            pl.lit(default_region),
+        ).alias("error_message"),
+    )
 
 
 def _read_problems(read_errors: pl.DataFrame | None) -> pl.DataFrame:

@@ -327,7 +327,7 @@ def test_country_names_and_codes_become_alpha2(tmp_path: Path) -> None:
     table = table_of(tmp_path, "Phone,Country\n" + "".join(f"1,{v}\n" for v in values))
     frame = with_country_codes(to_contact_frame(table, map_columns(table.frame.columns)))
     assert frame["country"].to_list() == [
-        "US", "US", "DE", "DE", "US", "GB", "GB", "FR", "BR", "MX", None, None, None, None,
+        "US", "US", "DE", "DE", "US", "GB", "GB", "FR", "BR", "MX", None, None, None, "CI",
         "IN", "IN",
     ]  # fmt: skip
 

@@ -221,9 +221,10 @@ def input_section(result: RunResult) -> str:
     delimiter = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
         table.delimiter, repr(table.delimiter)
     )
+    read_as = f"{table.encoding}, {delimiter}-separated" if table.format == "CSV" else table.format
     return (
         f'<details id="input"><summary><h3>How the file was read</h3> '
-        f'<span class="muted">{cell(table.encoding)}, {cell(delimiter)}-separated, '
+        f'<span class="muted">{cell(read_as)}, '
         f"{plural(len(table.headers), 'column')}</span></summary>"
         f"{rows_table(['field', 'CSV column', ''], rows, ['field', 'column', 'muted'])}"
         f"{''.join(f'<p class=hint>{n}</p>' for n in notes)}</details>"

@@ -1,5 +1,10 @@
 """Country cells to ISO 3166 alpha-2 codes: a code phonenumbers knows, or a country's name.
 
+The names are phonenumbers' own territory names (``phonenumbers.geodata.locale``, kept
+with its geocoder: some 250 regions, in English and in a few dozen other languages),
+plus the short forms people write (``COUNTRY_NAMES``); a name two regions share in some
+language is left out unless ``COUNTRY_NAMES`` decides it.
+
 The contact frame carries the country cell as read (``pipeline.mapping``); this makes it
 a code (null when unknown), worked out once per distinct cell: a file names a few hundred
 countries at most. The code is also the region each record's phone is read with.
@@ -7,6 +12,8 @@ countries at most. The code is also the region each record's phone is read with.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Final
 
 import phonenumbers
@@ -42,10 +49,34 @@ COUNTRY_NAMES: Final[dict[str, str]] = {
 }  # fmt: skip
 
 
+#: the error code of a country cell that is neither a known code nor a known name
+UNKNOWN_COUNTRY = "unknown_country"
+
+
 def _country_table() -> dict[str, str]:
-    table = {region.lower(): region for region in phonenumbers.SUPPORTED_REGIONS}
+    table = _territory_names()
+    table.update({region.lower(): region for region in phonenumbers.SUPPORTED_REGIONS})
     table.update(COUNTRY_NAMES)
     return table
+
+
+def _territory_names() -> dict[str, str]:
+    """phonenumbers' territory names in every language it has, by their key (see
+    :func:`country_code`); a key naming two regions is dropped."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    found: dict[str, set[str]] = {}
+    for region, names in LOCALE_DATA.items():
+        for name in names.values():
+            key = _key(name)
+            if key and not name.startswith("*"):
+                found.setdefault(key, set()).add(region)
+    return {key: regions.pop() for key, regions in found.items() if len(regions) == 1}
+
+
+def _key(name: str) -> str:
+    """A name as :func:`country_code` compares it (in Python, for the table)."""
+    return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", name).lower())
 
 
 _COUNTRIES: Final = _country_table()
@@ -63,6 +94,17 @@ def country_codes(cells: pl.Series) -> pl.Series:
     distinct = text.unique().drop_nulls()
     codes = distinct.to_frame("cell").select(country_code(_clean(pl.col("cell")))).to_series()
     return text.replace_strict(distinct, codes, default=None, return_dtype=pl.String)
+
+
+def unknown_countries(contacts: pl.DataFrame) -> pl.DataFrame:
+    """``row``, ``cell`` of every record whose country cell is not blank and names no
+    country (raw contact frame, before :func:`with_country_codes`)."""
+    if "country" not in contacts.columns:
+        return pl.DataFrame(schema={"row": pl.Int64, "cell": pl.String})
+    codes = country_codes(contacts["country"]).alias("_code")
+    found = contacts.select(pl.col("row").cast(pl.Int64), _clean(pl.col("country")).alias("cell"))
+    found = found.with_columns(codes)
+    return found.filter(pl.col("cell").is_not_null() & pl.col("_code").is_null()).drop("_code")
 
 
 def with_country_codes(contacts: pl.DataFrame) -> pl.DataFrame:

@@ -6,8 +6,9 @@ Bytes
     ``"-"`` reads standard input. A missing file, a directory, an unreadable file and an
     empty file raise :class:`~pipeline.errors.InputError` with a message naming the
     problem. A gzip file (magic ``1f 8b``) is decompressed transparently: people do pass
-    ``contacts.csv.gz``. ZIP archives (including ``.xlsx``), old Excel ``.xls`` files and
-    PDFs are refused with a message saying to export the sheet as CSV.
+    ``contacts.csv.gz``. An input that is not CSV text, whatever its name, goes to
+    :mod:`pipeline.formats`: a workbook's sheet or a JSON (Lines) file comes back as the
+    CSV text it would be saved as, read by the rules below; what we do not read is refused.
 
 Encoding
     A UTF-8 BOM means UTF-8 (``encoding == "utf-8-sig"``); a UTF-16 BOM means UTF-16

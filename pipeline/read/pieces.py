@@ -16,7 +16,14 @@ import pipeline.read.encoding as enc
 from pipeline.fields import ROW
 from pipeline.progress import NullProgress, Progress
 from pipeline.read.encoding import NUL_MARK, is_utf16
-from pipeline.read.source import describe, file_size, open_binary, read_block
+from pipeline.read.source import (
+    BLOCK_BYTES,
+    converted,
+    describe,
+    file_size,
+    open_binary,
+    read_block,
+)
 from pipeline.read.table import (
     FOOTER_ROWS,
     Piece,
@@ -26,15 +33,12 @@ from pipeline.read.table import (
     read_raw,
 )
 
-#: A file bigger than this is read and checked in pieces of about this size (whole
-#: records), so that memory follows the piece, not the file.
-BLOCK_BYTES = 16 * 1024 * 1024
-
 
 def read_chunks(
     source: str | os.PathLike[str],
     *,
     block_bytes: int = BLOCK_BYTES,
+    sheet: str | None = None,
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
 ) -> Iterator[RawTable]:
     """``source`` as consecutive :class:`RawTable` pieces of whole records.
@@ -47,16 +51,21 @@ def read_chunks(
     read with the first piece's delimiter and encoding; only the last may hold a report
     footer. When a piece needs the csv module (a stray quote, bare CR line ends), its
     cut cannot be trusted: the rest of the input from that piece on is read as one piece.
-    UTF-16 input, whose line ends are two bytes, is read whole.
+    UTF-16 input, whose line ends are two bytes, is read whole. A workbook or a JSON
+    (Lines) file is read as its CSV text (:mod:`pipeline.formats`).
     """
     name = describe(source)
     size = file_size(source)
     with open_binary(source, name) as stream:
+        as_csv = converted(stream, name, sheet, block_bytes)
+        if as_csv is not None:
+            stream, size = io.BytesIO(as_csv.csv), len(as_csv.csv)
         bar = progress.bar("read", total=size, unit="B")
         if size is not None and not isinstance(stream, gzip.GzipFile):
             block_bytes = even_block(size, block_bytes)
         try:
-            yield from _pieces(stream, name, block_bytes, bar.update)
+            for table in _pieces(stream, name, block_bytes, bar.update):
+                yield as_csv.annotate(table) if as_csv else table
         finally:
             bar.close()
 

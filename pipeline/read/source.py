@@ -1,5 +1,6 @@
-"""Bytes: the input as a binary stream, a gzip file decompressed as it is read, and the
-container formats people mistake for CSV refused (see the package docstring, "Bytes")."""
+"""Bytes: the input as a binary stream, a gzip file decompressed as it is read, a workbook
+or JSON input turned into CSV text (:mod:`pipeline.formats`), and the container formats
+people mistake for CSV refused (see the package docstring, "Bytes")."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
+from pipeline import formats
 from pipeline.errors import InputError
+
+#: A file bigger than this is read and checked in pieces of about this size (whole
+#: records), so that memory follows the piece, not the file.
+BLOCK_BYTES = 16 * 1024 * 1024
 
 
 def describe(source: str | os.PathLike[str]) -> str:
     return "standard input" if source == "-" else str(os.fspath(source))
-
-
-def read_bytes(source: str | os.PathLike[str]) -> bytes:
-    name = describe(source)
-    with open_binary(source, name) as stream:
-        return read_block(stream, -1, name)
 
 
 @contextlib.contextmanager
@@ -84,6 +84,19 @@ def read_block(stream: IO[bytes], size: int, name: str) -> bytes:
         ) from exc
     except OSError as exc:
         raise InputError(f"{name}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def converted(
+    stream: IO[bytes], name: str, sheet: str | None, block_bytes: int
+) -> formats.Converted | None:
+    """A workbook or JSON input as CSV text; None for CSV text (see pipeline.formats)."""
+    return formats.as_csv(
+        stream,
+        name,
+        lambda size: read_block(stream, size, name),
+        sheet=sheet,
+        block_bytes=block_bytes,
+    )
 
 
 def file_size(source: str | os.PathLike[str]) -> int | None:

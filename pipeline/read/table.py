@@ -23,7 +23,7 @@ from pipeline.read.encoding import (
     may_hold_nul,
 )
 from pipeline.read.parse import parse_fast, parse_python, parse_scanned
-from pipeline.read.source import describe, read_bytes, unwrap
+from pipeline.read.source import BLOCK_BYTES, converted, describe, open_binary, read_block, unwrap
 
 _VISIBLE = re.compile(r"\S")
 _ERROR_SCHEMA = {ROW: pl.Int64, "error_code": pl.String, "error_message": pl.String}
@@ -40,22 +40,29 @@ class RawTable:
     row_errors: pl.DataFrame
     #: which reader parsed it: "polars", "scanned" or "python" (see Speed)
     parser: str = "polars"
+    #: what the input is, when not CSV: e.g. "Excel workbook (.xlsx), sheet 'Contacts'"
+    format: str = "CSV"
 
 
 def read_table(
     source: str | os.PathLike[str],
     *,
+    sheet: str | None = None,
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
 ) -> RawTable:
-    """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`."""
-    raw = read_bytes(source)
+    """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`;
+    ``sheet`` names a workbook's sheet (see :mod:`pipeline.formats`)."""
+    name = describe(source)
+    with open_binary(source, name) as stream:
+        as_csv = converted(stream, name, sheet, BLOCK_BYTES)
+        raw = as_csv.csv if as_csv else read_block(stream, -1, name)
     bar = progress.bar("read", total=len(raw), unit="B")
     try:
-        table = read_raw(raw, describe(source))
+        table = read_raw(raw, name)
         bar.update(len(raw))
     finally:
         bar.close()
-    return table
+    return as_csv.annotate(table) if as_csv else table
 
 
 @dataclass(frozen=True)

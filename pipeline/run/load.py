@@ -149,7 +149,8 @@ def load(settings: Settings, progress: Progress, outputs: RunOutputs | None = No
     """
     if not settings.input:
         raise UsageError(
-            "no input: give a CSV path (or - for standard input), or input in the job file"
+            "no input: give the path of a CSV file, a workbook or JSON Lines (or - for "
+            "standard input), or input in the job file"
         )
     gathered = _Gathered.start(settings, outputs)
     bar: Bar | None = None
@@ -173,6 +174,7 @@ def whole_table(first: RawTable, row_errors: list[pl.DataFrame]) -> RawTable:
         delimiter=first.delimiter,
         row_errors=pl.concat(row_errors),
         parser=first.parser,
+        format=first.format,
     )
 
 
@@ -183,7 +185,9 @@ def prepared(
     ``first_valid_rows``): the order-free work, done in threads ahead of the dedupe
     (``PREPARE_WORKERS`` pieces at a time)."""
     tables = read_ahead(
-        read_chunks(source, block_bytes=settings.read_block_bytes, progress=progress)
+        read_chunks(
+            source, block_bytes=settings.read_block_bytes, sheet=settings.sheet, progress=progress
+        )
     )
     region = settings.default_region.upper()
     calling = calling_options(settings)
