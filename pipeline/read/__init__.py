@@ -7,7 +7,7 @@ Bytes
     empty file raise :class:`~pipeline.errors.InputError` with a message naming the
     problem. A gzip file (magic ``1f 8b``) is decompressed transparently: people do pass
     ``contacts.csv.gz``. An input that is not CSV text, whatever its name, goes to
-    :mod:`pipeline.formats`: a workbook's sheet or a JSON (Lines) file comes back as the
+    :mod:`pipeline.read.formats`: a workbook's sheet or a JSON (Lines) file comes back as the
     CSV text it would be saved as, read by the rules below; what we do not read is refused.
 
 Encoding

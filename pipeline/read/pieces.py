@@ -28,6 +28,7 @@ from pipeline.read.table import (
     FOOTER_ROWS,
     Piece,
     RawTable,
+    annotated,
     drop_report_footer,
     read_piece,
     read_raw,
@@ -52,7 +53,7 @@ def read_chunks(
     footer. When a piece needs the csv module (a stray quote, bare CR line ends), its
     cut cannot be trusted: the rest of the input from that piece on is read as one piece.
     UTF-16 input, whose line ends are two bytes, is read whole. A workbook or a JSON
-    (Lines) file is read as its CSV text (:mod:`pipeline.formats`).
+    (Lines) file is read as its CSV text (:mod:`pipeline.read.formats`).
     """
     name = describe(source)
     size = file_size(source)
@@ -65,7 +66,7 @@ def read_chunks(
             block_bytes = even_block(size, block_bytes)
         try:
             for table in _pieces(stream, name, block_bytes, bar.update):
-                yield as_csv.annotate(table) if as_csv else table
+                yield annotated(table, as_csv) if as_csv else table
         finally:
             bar.close()
 

@@ -1,5 +1,5 @@
 """Bytes: the input as a binary stream, a gzip file decompressed as it is read, a workbook
-or JSON input turned into CSV text (:mod:`pipeline.formats`), and the container formats
+or JSON input turned into CSV text (:mod:`pipeline.read.formats`), and the container formats
 people mistake for CSV refused (see the package docstring, "Bytes")."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
-from pipeline import formats
 from pipeline.errors import InputError
+from pipeline.read import formats
 
 #: A file bigger than this is read and checked in pieces of about this size (whole
 #: records), so that memory follows the piece, not the file.
@@ -89,7 +89,7 @@ def read_block(stream: IO[bytes], size: int, name: str) -> bytes:
 def converted(
     stream: IO[bytes], name: str, sheet: str | None, block_bytes: int
 ) -> formats.Converted | None:
-    """A workbook or JSON input as CSV text; None for CSV text (see pipeline.formats)."""
+    """A workbook or JSON input as CSV text; None for CSV text (see pipeline.read.formats)."""
     return formats.as_csv(
         stream,
         name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -22,6 +22,7 @@ from pipeline.read.encoding import (
     decode,
     may_hold_nul,
 )
+from pipeline.read.formats import Converted
 from pipeline.read.parse import parse_fast, parse_python, parse_scanned
 from pipeline.read.source import BLOCK_BYTES, converted, describe, open_binary, read_block, unwrap
 
@@ -51,7 +52,7 @@ def read_table(
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
 ) -> RawTable:
     """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`;
-    ``sheet`` names a workbook's sheet (see :mod:`pipeline.formats`)."""
+    ``sheet`` names a workbook's sheet (see :mod:`pipeline.read.formats`)."""
     name = describe(source)
     with open_binary(source, name) as stream:
         as_csv = converted(stream, name, sheet, BLOCK_BYTES)
@@ -62,7 +63,7 @@ def read_table(
         bar.update(len(raw))
     finally:
         bar.close()
-    return as_csv.annotate(table) if as_csv else table
+    return annotated(table, as_csv) if as_csv else table
 
 
 @dataclass(frozen=True)
@@ -171,3 +172,13 @@ def _flag_cells(frame: pl.DataFrame, mark: str, message: str) -> list[tuple[int,
 def _error_frame(errors: list[tuple[int, str, str]]) -> pl.DataFrame:
     frame = pl.DataFrame(errors, schema=_ERROR_SCHEMA, orient="row")
     return frame.sort(ROW, maintain_order=True)
+
+
+def annotated(table: RawTable, converted: Converted) -> RawTable:
+    """``table``, a piece read from a converted input's CSV text, with the input's label and
+    the conversion's row errors of its rows."""
+    errors = table.row_errors
+    if converted.row_errors.height and table.frame.height:
+        mine = converted.errors_between(table.frame[ROW][0], table.frame[ROW][-1])
+        errors = pl.concat([errors, mine]).sort(ROW, maintain_order=True)
+    return replace(table, row_errors=errors, format=converted.label)

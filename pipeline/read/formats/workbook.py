@@ -26,7 +26,7 @@ import fastexcel
 import polars as pl
 
 from pipeline.errors import InputError, UsageError
-from pipeline.formats.detect import encrypted
+from pipeline.read.formats.detect import encrypted
 
 #: what each kind of workbook is called in messages and in the report
 KINDS: Final = {

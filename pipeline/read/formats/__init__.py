@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import IO, TYPE_CHECKING
+from dataclasses import dataclass
+from typing import IO
 
 import polars as pl
 
 from pipeline.errors import UsageError
 from pipeline.fields import ROW
-from pipeline.formats import detect
-from pipeline.formats.jsonlines import json_csv
-
-if TYPE_CHECKING:
-    from pipeline.read import RawTable
+from pipeline.read.formats import detect
+from pipeline.read.formats.jsonlines import json_csv
 
 #: bytes looked at to tell what an input is
 HEAD_BYTES = 4096
@@ -51,14 +48,9 @@ class Converted:
     #: the records the conversion found broken: (row, error_code, error_message)
     row_errors: pl.DataFrame
 
-    def annotate(self, table: RawTable) -> RawTable:
-        """``table``, a piece read from ``csv``, with the label and the row errors of its rows."""
-        errors = table.row_errors
-        if self.row_errors.height and table.frame.height:
-            first, last = table.frame[ROW][0], table.frame[ROW][-1]
-            mine = self.row_errors.filter(pl.col(ROW).is_between(first, last))
-            errors = pl.concat([errors, mine]).sort(ROW, maintain_order=True)
-        return replace(table, row_errors=errors, format=self.label)
+    def errors_between(self, first: int, last: int) -> pl.DataFrame:
+        """The conversion's row errors of rows ``first`` to ``last``."""
+        return self.row_errors.filter(pl.col(ROW).is_between(first, last))
 
 
 def as_csv(
@@ -89,7 +81,7 @@ def as_csv(
         return Converted(text, label, pl.DataFrame(errors, schema=_ERROR_SCHEMA, orient="row"))
     raw = read(-1)
     workbook = detect.zip_kind(raw, name) if kind == detect.ZIP else detect.ole_kind(raw, name)
-    from pipeline.formats.workbook import sheet_csv  # fastexcel: loaded for workbooks only
+    from pipeline.read.formats.workbook import sheet_csv  # fastexcel: loaded for workbooks only
 
     text, label = sheet_csv(raw, workbook, name, sheet)
     return Converted(text, label, pl.DataFrame(schema=_ERROR_SCHEMA))
