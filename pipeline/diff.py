@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import polars as pl
 
@@ -126,7 +126,7 @@ def _merged_metadata() -> pl.Expr:
 
 def _merge_json(pair: dict[str, Any]) -> str | None:
     if pair["metadata"] is None:
-        return pair["metadata_remote"]
+        return cast("str | None", pair["metadata_remote"])
     remote = json.loads(pair["metadata_remote"]) if pair["metadata_remote"] else {}
     local = {k: v for k, v in json.loads(pair["metadata"]).items() if v is not None}
     merged = {**remote, **local}

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 
 class Bar(Protocol):
@@ -40,8 +40,8 @@ class TqdmProgress:
     def bar(self, description: str, total: int | None, unit: str) -> Bar:
         from tqdm import tqdm
 
-        bar: Any = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False)
-        return bar
+        bar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False)
+        return cast(Bar, bar)
 
 
 def choose_progress(quiet: bool) -> Progress:

@@ -95,7 +95,8 @@ from __future__ import annotations
 from pipeline.read.dialect import DELIMITERS, unique_names
 from pipeline.read.encoding import BAD_ENCODING
 from pipeline.read.parse import MALFORMED_ROW
-from pipeline.read.pieces import BLOCK_BYTES, even_block, read_chunks
+from pipeline.read.pieces import even_block, read_chunks
+from pipeline.read.source import BLOCK_BYTES
 from pipeline.read.table import RawTable, read_table
 
 __all__ = [

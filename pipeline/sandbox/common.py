@@ -6,7 +6,7 @@ import re
 import threading
 import zoneinfo
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 import polars as pl
@@ -52,7 +52,7 @@ def any_format_to_e164(text: Any, region: str = "US") -> str | None:
     if region == "US":
         fast = plus_digits_e164(text)
         if fast is not SLOW:
-            return fast
+            return cast("str | None", fast)
     primed = _PRIMED.get((text, region), _NOT_PRIMED)
     if primed is not _NOT_PRIMED:
         return primed  # type: ignore[return-value]

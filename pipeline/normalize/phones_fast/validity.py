@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from typing import cast
 
 import phonenumbers
 import polars as pl
@@ -133,10 +134,10 @@ def owner_code(cc: int, region: str | None) -> str | None:
     """The metadata code of ``region`` (a non-geographic entity: its calling code's)."""
     r = rules()
     if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
-        return r.main_code.values[cc]
+        return cast("str", r.main_code.values[cc])
     if region is None or not re.fullmatch("[A-Z]{2}", region):
         return None
-    return r.region_code.values[int(region, 36)]
+    return cast("str | None", r.region_code.values[int(region, 36)])
 
 
 def _plain_claims(frame: pl.DataFrame, cc: str) -> pl.DataFrame:
