@@ -22,10 +22,12 @@ import click
 from pipeline import api
 from pipeline.config import Settings, build_settings, parse_pairs
 from pipeline.errors import AuthError, ContactSyncError, TargetError, TransientError
+from pipeline.interrupt import StopRequest, handle_signals
 from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
 from pipeline.report import human_summary
-from pipeline.secrets import redact
+from pipeline.sanitize import clean
+from pipeline.secrets import cleartext_warning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,7 +111,9 @@ def pipeline_options(func: F) -> F:
 def target_options(func: F) -> F:
     """Options of plan and sync."""
     decorators = [
-        click.option("--target", help="arnis, consuelo, dmchamp, oliai or zexa."),
+        click.option(
+            "--target", help="arnis, consuelo, dmchamp, oliai or zexa, or a description PATH.toml."
+        ),
         click.option("--base-url", help="The API root, e.g. https://acme.arnis.ai/api/v1."),
         click.option(
             "--api-key-env",
@@ -163,7 +167,7 @@ def _settings(params: dict[str, Any]) -> Settings:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"contact-sync: {redact(message)}", err=True)
+    click.echo(f"contact-sync: {clean(message)}", err=True)
     sys.exit(code)
 
 
@@ -190,8 +194,8 @@ def handle_errors(func: F) -> F:
             _fail(f"the target refused the run: {exc}", 3)
         except ContactSyncError as exc:
             _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted; a rerun continues safely", 3)
+        except KeyboardInterrupt as exc:  # stopped at once (pipeline.interrupt)
+            _fail(str(exc) or "interrupted; a rerun continues safely", 3)
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
             _fail(
                 f"unexpected error ({type(exc).__name__}: {exc}); please report it. "
@@ -203,15 +207,35 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _run(command: Callable[..., api.RunResult], params: dict[str, Any]) -> None:
+def _run(
+    command: Callable[..., api.RunResult],
+    params: dict[str, Any],
+    *,
+    stoppable: bool = False,
+    remote: bool = False,
+) -> None:
+    """Run ``command`` with signals handled and print its summary (``stoppable``: it
+    takes a ``StopRequest``; ``remote``: it sends the key to the target, so a warning
+    comes first when the key would travel in clear)."""
     settings = _settings(params)
-    result = command(settings, choose_progress(settings.quiet or settings.no_progress))
+    warning = cleartext_warning(settings.base_url) if remote and settings.base_url else None
+    if warning:
+        click.echo(f"contact-sync: warning: {clean(warning)}", err=True)
+    progress = choose_progress(settings.quiet or settings.no_progress)
+    with handle_signals(StopRequest()) as stop:
+        result = command(settings, progress, **({"stop": stop} if stoppable else {}))
     if not settings.quiet or result.exit_code != 0:
         if result.table.format != "CSV" and not settings.quiet:
             click.echo(f"input: {result.table.format}", err=True)
         if result.mapping.guessed and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
-        click.echo(human_summary(result.summary, settings.path("report")), err=True, nl=False)
+        click.echo(human_summary(result.summary), err=True, nl=False)
+    reset = result.summary.extra.get("state_reset")
+    if reset and reset["moved_to"] and not settings.quiet:
+        kept = reset["opt_outs_kept"]
+        moved = ", ".join(reset["moved_to"])
+        kept_text = "1 opt-out" if kept == 1 else f"{kept} opt-outs"
+        click.echo(f"journal moved aside to {moved} ({kept_text} kept)", err=True)
     sys.exit(result.exit_code)
 
 
@@ -249,22 +273,41 @@ def validate(**params: Any) -> None:
 @handle_errors
 def plan(**params: Any) -> None:
     """Diff INPUT against the target's contacts and report what sync would do."""
-    _run(functools.partial(api.plan, keep_results=False), params)
+    _run(functools.partial(api.plan, keep_results=False), params, remote=True)
 
 
 @main.command(epilog=EPILOG_SYNC)
 @pipeline_options
 @target_options
+@click.option(
+    "--reset-state",
+    is_flag=True,
+    default=None,
+    help="Move this target's journal aside first (it is kept, renamed) and start from a "
+    "fresh read of the remote set: the way out of a damaged journal.",
+)
 @handle_errors
 def sync(**params: Any) -> None:
     """Validate INPUT, diff it against the target and push the changes."""
-    _run(functools.partial(api.sync, keep_results=False), params)
+    _run(functools.partial(api.sync, keep_results=False), params, stoppable=True, remote=True)
 
 
-@main.command(epilog="\b\nExample:\n  contact-sync targets")
+@main.command(
+    epilog="\b\nExamples:\n  contact-sync targets\n  contact-sync targets --describe arnis"
+)
+@click.option(
+    "--describe",
+    metavar="NAME",
+    help="Print a built-in target's description (TOML), to start your own from it.",
+)
 @handle_errors
-def targets() -> None:
+def targets(describe: str | None) -> None:
     """The targets and what each can do."""
+    if describe is not None:
+        from pipeline.targets import description_text
+
+        click.echo(description_text(describe), nl=False)
+        return
     from pipeline.targets_table import targets_table
 
     click.echo(targets_table())
@@ -308,6 +351,11 @@ def sandbox(**params: Any) -> None:
     )
     store = sandboxes.Store(id_style=sandboxes.EMULATORS.get(params["target"], ("", "", "uuid"))[2])
     db = Path(params["db"]) if params["db"] else None
+    # Ctrl-C and SIGTERM stop it cleanly, also when started with SIGINT ignored (a
+    # background job of a script), where Python would not turn it into KeyboardInterrupt
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     running = sandboxes.start(
         params["target"], key, faults=faults, host=params["host"], port=params["port"], store=store
     )
@@ -315,12 +363,9 @@ def sandbox(**params: Any) -> None:
         running.emulator.load(db)
     click.echo(running.url, nl=True)
     sys.stdout.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         if db:
             running.emulator.save(db)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
+from pipeline.identity import normalize_base_url
 from pipeline.read import BLOCK_BYTES
+from pipeline.secrets import check_variable_name, looks_like_variable_name
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Settings:
     quiet: bool = False
     skip_remote_read: bool = False
     no_progress: bool = False
+    #: sync: move the journal aside first (``Journal.reset``), e.g. when it is damaged
+    reset_state: bool = False
+    #: the job file the settings came from (``--config``), which no output may overwrite
+    job_file: str | None = None
     #: a file bigger than this is read and checked in pieces of about this many bytes
     read_block_bytes: int = BLOCK_BYTES
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
@@ -89,6 +95,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "quiet": bool,
     "no_progress": bool,
     "skip_remote_read": bool,
+    "reset_state": bool,
 }
 
 
@@ -114,6 +121,13 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "chunk_size": _at_least_one,
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
+    "api_key_env": lambda v: (
+        None
+        if looks_like_variable_name(v)
+        else "takes the NAME of an environment variable, not the key: put the key in a "
+        'variable (export ARNIS_API_KEY=...) and name it here (api_key_env = "ARNIS_API_KEY"). '
+        "A name is letters, digits and _, not starting with a digit (the value is not shown)"
+    ),
 }
 
 #: key names that would hold the API key itself: refused at the top of a job file, under
@@ -296,12 +310,13 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
             merged[key] = {**merged.get(key, {}), **value}
         else:
             merged[key] = value
-    settings = replace(Settings(), **merged)
+    settings = replace(Settings(), **merged, job_file=config_path)
     _check_settings(settings)
     return settings
 
 
 def _check_settings(settings: Settings) -> None:
+    check_variable_name(settings.api_key_env)
     if settings.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
     if settings.concurrency is not None and settings.concurrency < 1:
@@ -311,6 +326,20 @@ def _check_settings(settings: Settings) -> None:
     if not re.fullmatch(r"[A-Za-z]{2}", settings.default_region):
         raise UsageError(
             f"--default-region takes an ISO country code like US or GB, not {settings.default_region!r}"
+        )
+    _check_region(settings.default_region)
+    if settings.base_url is not None:
+        normalize_base_url(settings.base_url)  # a usage error unless http(s)://HOST...
+
+
+def _check_region(region: str) -> None:
+    """A two-letter code phonenumbers has no numbering plan for (``XX``) is refused."""
+    import phonenumbers
+
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(
+            f"--default-region {region!r} is not a country code with a numbering plan: give "
+            "an ISO 3166 code like US, GB, DE or IN"
         )
 
 

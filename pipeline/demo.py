@@ -35,12 +35,9 @@ def _sync(url: str, report: Path, env: dict[str, str]) -> int:
         str(OUT / "state"),
         "--no-progress",
     ]
-    print(
-        f"$ contact-sync sync {SAMPLE} --target arnis --base-url {url} --report {report}",
-        flush=True,
-    )
+    print("$ contact-sync " + " ".join(command[3:]), flush=True)  # the command as run
     done = subprocess.run(command, env=env, check=False)
-    print(f"  exit code {done.returncode}; report: {report}\n", flush=True)
+    print(f"  exit code {done.returncode}\n", flush=True)  # the files: in the summary
     return done.returncode
 
 

@@ -3,10 +3,13 @@
     ContactSyncError                 root: every error the tool raises on purpose
     ├── UsageError                   bad flag, bad config, missing option       → exit 2
     ├── InputError                   unreadable file, no phone column, ...      → exit 2
+    │   └── StateError               the --state-dir journal is damaged
     ├── AbortError                   a guard tripped or the lock is held        → exit 3
     │   ├── GuardError               --max-invalid / --max-deletes
-    │   └── LockHeldError            another run holds the state-dir lock
+    │   ├── LockHeldError            another run holds the state-dir lock
+    │   └── RunInterrupted           SIGINT/SIGTERM: stopped sending, reported what is known
     └── TargetError                  anything a target API did                  → per row or exit 3
+        ├── SendingStopped           a write not sent: the run is stopping      → row skipped
         ├── TransientError           may succeed if retried: timeout, 429, 5xx, connection drop
         │   └── RateLimitedError     429, carries retry_after seconds when the server gave one
         └── TerminalError            retrying will not help: 4xx, validation
@@ -36,6 +39,11 @@ class InputError(ContactSyncError):
     exit_code = 2
 
 
+class StateError(InputError):
+    """The journal in ``--state-dir`` cannot be read: nothing was sent; the message says
+    where it is damaged and how to start afresh (``--reset-state``)."""
+
+
 class AbortError(ContactSyncError):
     exit_code = 3
 
@@ -48,6 +56,14 @@ class LockHeldError(AbortError):
     pass
 
 
+class RunInterrupted(AbortError):
+    """The run stopped on a signal after reporting what it knew (``result``: that run)."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class TargetError(ContactSyncError):
     """An error from a target API. ``status`` is the HTTP status when there was one."""
 
@@ -56,6 +72,11 @@ class TargetError(ContactSyncError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class SendingStopped(TargetError):
+    """A write the client did not send because the run was asked to stop: its row is
+    ``skipped`` with ``interrupted`` (neither retried nor a failure of the target)."""
 
 
 class TransientError(TargetError):

@@ -32,11 +32,13 @@ from pipeline.errors import (
     ConflictError,
     NotFoundError,
     RateLimitedError,
+    SendingStopped,
     TargetError,
     TerminalError,
     TransientError,
 )
-from pipeline.secrets import ApiKey, redact
+from pipeline.sanitize import clean, excerpt
+from pipeline.secrets import ApiKey
 
 
 class AmbiguousWriteError(TransientError):
@@ -152,6 +154,9 @@ class ApiClient:
     max_connections: int = 16
     sleep: Callable[[float], None] = time.sleep
     requests_sent: int = 0
+    #: once set, no write (anything but GET) is sent or retried: it raises SendingStopped.
+    #: Reads go on, so that what landed can still be read back.
+    stop_writes: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         headers = {"Accept": "application/json", "User-Agent": "contact-sync/0.1"}
@@ -197,6 +202,7 @@ class ApiClient:
                     raise AmbiguousWriteError(str(exc), status=exc.status) from exc
                 if last or late:
                     raise
+                self._refuse_if_stopping(method, path)
                 self._wait_before_retry(exc, attempt, limiter)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -215,7 +221,9 @@ class ApiClient:
         content: bytes | None,
         limiter: str,
     ) -> httpx.Response:
+        self._refuse_if_stopping(method, path)
         self._limiter(limiter).acquire()
+        self._refuse_if_stopping(method, path)  # the wait for a place may have been long
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
         with self._count_lock:
@@ -256,6 +264,10 @@ class ApiClient:
             )
         return fast.send(self._client, request)
 
+    def _refuse_if_stopping(self, method: str, path: str) -> None:
+        if method.upper() != "GET" and self.stop_writes.is_set():
+            raise SendingStopped(clean(f"{method} {path}: not sent, the run is stopping"))
+
     def _limiter(self, name: str) -> RateLimiter:
         return self.limiters.get(name) or self.limiters.get("default") or _NO_LIMIT
 
@@ -267,13 +279,13 @@ class ApiClient:
         self.sleep(delay * random.uniform(0.5, 1.0))
 
     def _describe(self, method: str, path: str, exc: Exception) -> str:
-        reason = redact(str(exc) or type(exc).__name__, self.key.reveal())
-        return f"{method} {redact(path)}: {type(exc).__name__}: {reason}"
+        reason = str(exc) or type(exc).__name__
+        return clean(f"{method} {path}: {type(exc).__name__}: {reason}")
 
     def _error_for(self, method: str, path: str, response: httpx.Response) -> TargetError:
         status = response.status_code
         detail = self._body_message(response)
-        text = redact(f"{method} {path} → HTTP {status}: {detail}", self.key.reveal())
+        text = clean(f"{method} {path} → HTTP {status}: {detail}")
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return RateLimitedError(text, retry_after=retry_after)
@@ -286,15 +298,19 @@ class ApiClient:
             409: ConflictError,
         }.get(status, TerminalError)
         error = error_class(text, status=status)
-        error.detail = redact(detail, self.key.reveal())  # type: ignore[attr-defined]
+        error.detail = detail  # type: ignore[attr-defined]
         return error
 
     def _body_message(self, response: httpx.Response) -> str:
+        """The server's message, or an excerpt of its body, as it may be shown."""
         try:
             body = response.json()
         except ValueError:
-            return response.text[:300] or response.reason_phrase
-        return self.error_message(body) or json.dumps(body)[:300]
+            return excerpt(response.text or response.reason_phrase, _EXCERPT_CHARS)
+        message = self.error_message(body)
+        if message:
+            return excerpt(str(message), _MESSAGE_CHARS)
+        return excerpt(json.dumps(body), _EXCERPT_CHARS)
 
 
 class _NotSent(TransientError):
@@ -311,6 +327,10 @@ def error_detail(exc: TargetError) -> str:
 
 
 _NO_LIMIT = RateLimiter(None)
+#: an error body that is no message of the API's is cut to this many characters, and
+#: the API's message to ``_MESSAGE_CHARS`` (``excerpt``: cleaned, then cut)
+_EXCERPT_CHARS = 300
+_MESSAGE_CHARS = 1000
 
 #: a path httpx leaves as it is: segments of unreserved characters, none of them a dot
 #: segment (``.``/``..``), nothing to escape or normalise

@@ -2,7 +2,9 @@
 
 Plan actions become statuses: create → created, update → updated, delete → deleted,
 unchanged → unchanged, skip → skipped; invalid and duplicate stay. A row the target
-refused or that failed after retries is ``failed`` with its reason. Nothing is dropped.
+refused or that failed after retries is ``failed`` with its reason. Once the target is
+``stopping`` (the run was interrupted), the writes not sent are ``skipped`` with
+``interrupted``. Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.targets.base import RESULT_SCHEMA, Target
+from pipeline.targets.base import INTERRUPTED_MESSAGE, RESULT_SCHEMA, Target, status_rows
 
 #: told after each step ("create", "update", "delete", "opt_out") with its result rows
 StepDone = Callable[[str, pl.DataFrame], None]
@@ -77,7 +79,7 @@ class PlanPusher:
     def _step(self, name: str, step: object, rows: pl.DataFrame) -> None:
         if rows.is_empty():
             return
-        outcome = _run(step, rows)
+        outcome = _interrupted(rows) if self.target.stopping else _run(step, rows)
         if self.on_step is not None:
             self.on_step(name, outcome)
         numbered = outcome.filter(pl.col("row").is_not_null())
@@ -113,7 +115,8 @@ class PlanPusher:
         merged = _merge(piece.plan, results)
         opt_outs = _opt_outs(merged)
         if opt_outs.height:
-            opted = _run(self.target.opt_out, opt_outs)
+            stopping = self.target.stopping
+            opted = _interrupted(opt_outs) if stopping else _run(self.target.opt_out, opt_outs)
             if self.on_step is not None:
                 self.on_step("opt_out", opted)
             merged = _merge_opt_outs(merged, opted)
@@ -129,6 +132,11 @@ def _run(step: object, rows: pl.DataFrame) -> pl.DataFrame:
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=RESULT_SCHEMA)
+
+
+def _interrupted(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a step not sent because the run is stopping."""
+    return status_rows(rows, "skipped", "interrupted", INTERRUPTED_MESSAGE)
 
 
 def _field_updates(plan: pl.DataFrame) -> pl.DataFrame:
@@ -178,13 +186,22 @@ def _opt_outs(merged: pl.DataFrame) -> pl.DataFrame:
 
 
 def _merge_opt_outs(merged: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
-    failed = results.filter(pl.col("status") == "failed").select(
+    """Rows whose opt-out failed become ``failed``; those whose opt-out was not sent
+    (interrupted) ``skipped``, their message saying what did land."""
+    interrupted = pl.col("error_code") == "interrupted"
+    missed = results.filter((pl.col("status") == "failed") | interrupted).select(
         "row",
-        pl.lit("failed").alias("status_opt"),
+        pl.when(interrupted)
+        .then(pl.lit("skipped"))
+        .otherwise(pl.lit("failed"))
+        .alias("status_opt"),
         pl.col("error_code").alias("error_code_opt"),
-        (pl.lit("opt-out failed: ") + pl.col("error_message")).alias("error_message_opt"),
+        pl.when(interrupted)
+        .then(pl.lit("landed, but its opt-out was ") + pl.col("error_message"))
+        .otherwise(pl.lit("opt-out failed: ") + pl.col("error_message"))
+        .alias("error_message_opt"),
     )
-    joined = merged.join(failed, on="row", how="left", maintain_order="left")
+    joined = merged.join(missed, on="row", how="left", maintain_order="left")
     return joined.with_columns(
         pl.coalesce("status_opt", "status").alias("status"),
         pl.coalesce("error_code_opt", "error_code").alias("error_code"),

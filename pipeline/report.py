@@ -1,6 +1,9 @@
 """Everything the tool writes about a run: the per-row report, the rejects file, the
 summary JSON and the short human summary. Every cell that a spreadsheet would run as a
 formula is neutralised with a leading ``'`` (plain numbers and phone numbers excepted).
+Text that may have come from outside (the report's cells, the rejects file's error
+columns, the summary) holds no form of the API key and no control character
+(``pipeline.sanitize``); the rejects file's own cells stay exactly as read.
 """
 
 from __future__ import annotations
@@ -8,12 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from pipeline.sanitize import clean_expr
+from pipeline.secrets import redact
+from pipeline.staged import StagedFile, write_atomically
 
 REPORT_COLUMNS = (
     "row",
@@ -40,6 +48,12 @@ def neutralise(column: pl.Expr) -> pl.Expr:
     return pl.when(risky).then(pl.lit("'") + text).otherwise(text)
 
 
+def neutralise_text(cell: str) -> str:
+    """``neutralise`` for one cell of text (the rejects file's header)."""
+    risky = re.match(r"[=+\-@\t\r]", cell) and not re.match(_PLAIN_NUMBER, cell)
+    return "'" + cell if risky else cell
+
+
 #: columns our own code fills with values that never start like a formula
 _SAFE_COLUMNS = frozenset({"row", "e164", "status", "error_code"})
 
@@ -50,25 +64,33 @@ def report_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     columns = [pl.col(c) if c in present else pl.lit(None).alias(c) for c in REPORT_COLUMNS]
     frame = results.lazy().select(columns)
     return frame.select(
-        (pl.col(c).cast(pl.String) if c in _SAFE_COLUMNS else neutralise(pl.col(c))).alias(c)
+        (
+            pl.col(c).cast(pl.String) if c in _SAFE_COLUMNS else neutralise(clean_expr(pl.col(c)))
+        ).alias(c)
         for c in REPORT_COLUMNS
     )
 
 
 def write_report(results: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     """The per-row report in one go (CSV, or JSON lines for ``.jsonl``)."""
-    ReportWriter(path).add(results)
+    writer = ReportWriter(path)
+    try:
+        writer.add(results)
+        writer.commit()
+    finally:
+        writer.discard()
 
 
 def write_rejects(
     raw: pl.DataFrame,
     headers: Sequence[str],
     results: pl.DataFrame | pl.LazyFrame,
-    path: Path,
+    out: StagedFile,
     *,
     append: bool = False,
 ) -> int:
-    """The rejected records exactly as read (same header), plus error columns. Returns count.
+    """The rejected records exactly as read (same header), plus error columns, written to
+    ``out``. Returns their count.
 
     A rejects file fed back in keeps one pair of error columns: the old ones are replaced.
     ``append`` adds the records of a later piece of the same file (no header line).
@@ -79,7 +101,9 @@ def write_rejects(
         .collect()
     )
     errors = rejected.select(
-        "row", pl.col("error_code").alias("\x00code"), pl.col("error_message").alias("\x00message")
+        "row",
+        clean_expr(pl.col("error_code")).alias("\x00code"),
+        clean_expr(pl.col("error_message")).alias("\x00message"),
     )
     rows = raw.join(errors, on="row", how="inner", maintain_order="left")
     headers = list(headers)
@@ -88,11 +112,11 @@ def write_rejects(
         keep -= 2
     data = [pl.nth(i + 1) for i in range(keep)] + [pl.col("\x00code"), pl.col("\x00message")]
     cells = rows.select(neutralise(expr).alias(f"c{i}") for i, expr in enumerate(data))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a" if append else "w", encoding="utf-8", newline="") as handle:
+    with out.open(binary=False, encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         if not append:
-            writer.writerow([*headers[:keep], "error_code", "error_message"])
+            header = [neutralise_text(h) for h in headers[:keep]]
+            writer.writerow([*header, "error_code", "error_message"])
         writer.writerows(cells.iter_rows())
     return rows.height
 
@@ -124,17 +148,23 @@ class Summary:
 
 
 class ReportWriter:
-    """The per-row report written piece by piece (the first piece truncates the file)."""
+    """The per-row report written piece by piece to a temporary file beside ``path``,
+    renamed into place by ``commit`` (``discard``: the final name keeps what it held)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.file = StagedFile(path)
         self.pieces = 0
+
+    def commit(self) -> None:
+        self.file.commit()
+
+    def discard(self) -> None:
+        self.file.discard()
 
     def add(self, results: pl.DataFrame | pl.LazyFrame) -> None:
         frame = report_frame(results).collect()
-        if self.pieces == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab" if self.pieces else "wb") as handle:
+        with self.file.open() as handle:
             if self.path.suffix == ".jsonl":
                 frame.with_columns(pl.col("row").cast(pl.Int64, strict=False)).write_ndjson(handle)
             else:
@@ -205,13 +235,21 @@ def summarise(
 
 
 def write_summary_json(summary: Summary, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8")
+    write_atomically(path, redact(json.dumps(summary.as_json(), indent=2)) + "\n")
 
 
-def human_summary(summary: Summary, report_path: Path | None = None) -> str:
+#: how the human summary names each file a run writes (``Summary.extra["files"]``)
+_FILE_LABELS = {
+    "report": "report",
+    "rejects": "rejects",
+    "html_report": "html report",
+    "summary_json": "summary json",
+}
+
+
+def human_summary(summary: Summary) -> str:
     """A closing table for stderr: counts by status, the top error codes with an example
-    row each, the time taken and where the report is."""
+    row each, the time taken and every file written, once each."""
     where = f" into {summary.extra['target']}" if summary.extra.get("target") else ""
     out = io.StringIO()
     out.write(f"{summary.command}{where}: {summary.records} records in {summary.seconds:.2f}s\n")
@@ -230,6 +268,6 @@ def human_summary(summary: Summary, report_path: Path | None = None) -> str:
         out.write(
             f"  ... and {len(summary.error_codes) - len(codes)} more error codes (see the report)\n"
         )
-    if report_path is not None:
-        out.write(f"  report: {report_path}\n")
+    for name, path in summary.extra.get("files", {}).items():
+        out.write(f"  {_FILE_LABELS.get(name, name)}: {path}\n")
     return out.getvalue()

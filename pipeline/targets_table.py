@@ -36,6 +36,9 @@ def targets_table() -> str:
             notes.append(
                 f"  {name}: needs --option {'=... --option '.join(caps.required_options)}=..."
             )
+        optional = [o for o in caps.known_options if o not in caps.required_options]
+        if optional:
+            notes.append(f"  {name}: takes --option {', '.join(optional)}")
     widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows

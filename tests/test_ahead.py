@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import api
-from pipeline.ahead import map_ahead, read_ahead
 from pipeline.config import Settings
 from pipeline.errors import InputError, UsageError
+from pipeline.run.ahead import map_ahead, read_ahead
 
 
 def test_read_ahead_hands_on_every_piece_then_the_error_where_it_happened() -> None:

@@ -1,6 +1,7 @@
 """The arnis adapter against the arnis sandbox over loopback."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import polars as pl
 import pytest
@@ -8,8 +9,10 @@ import pytest
 from pipeline.errors import AuthError
 from pipeline.sandbox import RunningSandbox, start
 from pipeline.secrets import ApiKey
-from pipeline.targets.arnis import Arnis
+from pipeline.targets import target_class
 from pipeline.targets.base import TargetSettings
+
+Arnis = target_class("arnis")
 
 KEY = "arnis-test-key-123"
 
@@ -21,7 +24,7 @@ def sandbox() -> Iterator[RunningSandbox]:
     running.stop()
 
 
-def _target(sandbox: RunningSandbox, key: str = KEY) -> Arnis:
+def _target(sandbox: RunningSandbox, key: str = KEY) -> Any:
     return Arnis(TargetSettings(base_url=sandbox.url, api_key=ApiKey(key)))
 
 

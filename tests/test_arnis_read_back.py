@@ -15,9 +15,11 @@ import polars as pl
 
 from pipeline.sandbox import RunningSandbox
 from pipeline.secrets import ApiKey
-from pipeline.targets.arnis import Arnis
+from pipeline.targets import target_class
 from pipeline.targets.base import TargetSettings
 from tests.conftest import API_KEY, Cli
+
+Arnis = target_class("arnis")
 
 REMOTE = 1000  # ten list pages of 100
 NEW = 150  # two more pages: 1001-1100 and 1101-1150

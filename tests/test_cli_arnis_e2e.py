@@ -128,7 +128,7 @@ def test_edit_updates_only_changed_fields_and_empty_cells_never_blank(
         "Ann,Lee,(415) 555-2671,ann.lee@example.com,lead;vip,America/Los_Angeles,",
         "Bob,,+44 20 7946 0958,,,,",
     ]
-    result, report = sync(cli, arnis, write_csv(tmp_path / "b.csv", edited), tmp_path, name="b")
+    result, report = sync(cli, arnis, write_csv(tmp_path / "b.csv", edited), tmp_path, name="rb")
     assert result.exit_code == 0, result.stderr
     assert [r["status"] for r in report] == ["updated", "unchanged"]
     ann = arnis.store.find_e164("+14155552671")

@@ -15,12 +15,13 @@ from pipeline.sandbox.consuelo import ConsueloEmulator
 from pipeline.sandbox.server import ApiError, Reply, Request, serve
 from pipeline.sandbox.store import Store
 from pipeline.secrets import ApiKey
+from pipeline.targets import target_class
 from pipeline.targets.base import TargetSettings
-from pipeline.targets.consuelo import Consuelo
 
 KEY = "consuelo-test-token-456"
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 WS = "ws_abc123"
+Consuelo = target_class("consuelo")
 
 
 @pytest.fixture
@@ -209,7 +210,7 @@ def test_emulator_answers_401_without_a_bearer_token(sandbox: RunningSandbox) ->
 
 def test_a_missing_workspace_is_a_usage_error() -> None:
     settings = TargetSettings(base_url="http://127.0.0.1:9/v1", api_key=ApiKey(KEY))
-    with pytest.raises(UsageError, match="--option workspace_id=ws_"):
+    with pytest.raises(UsageError, match="consuelo needs --option workspace_id="):
         Consuelo(settings)
 
 

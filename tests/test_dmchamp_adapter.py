@@ -12,10 +12,11 @@ from pipeline.errors import AuthError, TerminalError, TransientError
 from pipeline.http import RetryPolicy
 from pipeline.sandbox import Faults, RunningSandbox, start
 from pipeline.secrets import ApiKey
+from pipeline.targets import target_class
 from pipeline.targets.base import RESULT_SCHEMA, TargetSettings
-from pipeline.targets.dmchamp import Dmchamp
 
 KEY = "dmchamp-SECRET-key-4242"
+Dmchamp = target_class("dmchamp")
 FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_total=10.0)
 
 
@@ -26,7 +27,7 @@ def sandbox() -> Iterator[RunningSandbox]:
     running.stop()
 
 
-def _target(url: str, key: str = KEY, concurrency: int | None = None, **options: str) -> Dmchamp:
+def _target(url: str, key: str = KEY, concurrency: int | None = None, **options: str) -> Any:
     settings = TargetSettings(
         base_url=url, api_key=ApiKey(key), options=options, concurrency=concurrency, retry=FAST
     )
@@ -344,11 +345,15 @@ def test_rate_limited_client_waits_and_completes() -> None:
 
 # -- reading the vendor's other answer shapes ------------------------------------------
 def test_error_messages_and_ids_in_the_published_answer_shapes() -> None:
-    from pipeline.targets.dmchamp import _contact_id
+    target = _target("http://127.0.0.1:9")
+    create = target.description.create
 
-    assert Dmchamp.error_message({"message": "Contact not found"}) == "Contact not found"
-    assert Dmchamp.error_message({"error": "Invalid request"}) == "Invalid request"
-    assert Dmchamp.error_message("Unauthorized") == "Unauthorized"
+    def _contact_id(body: object) -> str | None:
+        return target.record_id(body, create.answer, create.ids)  # type: ignore[no-any-return]
+
+    assert target.error_message({"message": "Contact not found"}) == "Contact not found"
+    assert target.error_message({"error": "Invalid request"}) == "Invalid request"
+    assert target.error_message("Unauthorized") == "Unauthorized"
     assert _contact_id({"success": True, "contactId": "abc123"}) == "abc123"
     assert _contact_id({"success": True, "data": {"contactId": "abc123"}}) == "abc123"
     assert _contact_id({"success": True}) is None

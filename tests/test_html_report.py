@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import html_report
+from pipeline.html_report import style as html_style
 from pipeline.sandbox import RunningSandbox
 from tests.conftest import Cli
 
@@ -236,8 +236,8 @@ def test_hostile_cells_render_as_text(cli: Cli, tmp_path: Path) -> None:
 def test_long_error_lists_are_capped_with_and_n_more(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(html_report, "MAX_ROWS_SHOWN", 3)
-    monkeypatch.setattr(html_report, "MAX_CELL_CHARS", 40)
+    monkeypatch.setattr(html_style, "MAX_ROWS_SHOWN", 3)
+    monkeypatch.setattr(html_style, "MAX_CELL_CHARS", 40)
     rows = [["N", f"bad {i}", "", "", "", ""] for i in range(10)]
     rows.append(["Long " + "x" * 500, "+1 415 555 2699", "oops", "", "", ""])
     page, summary = validate_page(cli, tmp_path, rows)
@@ -466,7 +466,7 @@ def test_chromium_renders_the_messy_sample_page(cli: Cli, tmp_path: Path) -> Non
     counts = {"valid": 187, "invalid": 32, "duplicate": 25}
     longest: dict[str, dict[int, int]] = {s: {} for s in counts}
     for status in counts:
-        colour = html_report._COLOURS[status].lstrip("#")
+        colour = html_style.COLOURS[status].lstrip("#")
         for c, x, length in found:
             if c == colour and length >= 20:  # not a glyph, not a legend swatch
                 longest[status][x] = max(length, longest[status].get(x, 0))

@@ -72,7 +72,7 @@ def test_retry_after_seconds_and_http_date() -> None:
     assert parse_retry_after(None) is None
 
 
-def _client(url: str, key: str = "k", limit: float | None = None) -> ApiClient:
+def _client(url: str, key: str = "test-key-k", limit: float | None = None) -> ApiClient:
     return ApiClient(
         base_url=url,
         key=ApiKey(key),
@@ -87,7 +87,7 @@ def _client(url: str, key: str = "k", limit: float | None = None) -> ApiClient:
 def test_429_with_retry_after_is_waited_out(http_date: bool) -> None:
     sandbox = start(
         "arnis",
-        "k",
+        "test-key-k",
         faults=Faults(rate_limit=3, window_seconds=1.0, retry_after_http_date=http_date),
     )
     try:
@@ -102,7 +102,7 @@ def test_429_with_retry_after_is_waited_out(http_date: bool) -> None:
 
 
 def test_transient_errors_are_retried_then_given_up() -> None:
-    sandbox = start("arnis", "k", faults=Faults(seed=3, transient_rate=1.0))
+    sandbox = start("arnis", "test-key-k", faults=Faults(seed=3, transient_rate=1.0))
     try:
         with pytest.raises(TransientError):
             _client(sandbox.url).request("GET", "/contacts")
@@ -112,7 +112,7 @@ def test_transient_errors_are_retried_then_given_up() -> None:
 
 
 def test_a_create_that_may_have_landed_is_never_resent_blindly() -> None:
-    sandbox = start("arnis", "k", faults=Faults(seed=3, commit_then_fail_rate=1.0))
+    sandbox = start("arnis", "test-key-k", faults=Faults(seed=3, commit_then_fail_rate=1.0))
     try:
         with pytest.raises(AmbiguousWriteError):
             _client(sandbox.url).request(

@@ -15,10 +15,11 @@ from pipeline.http import RetryPolicy
 from pipeline.sandbox import Faults, RunningSandbox, start
 from pipeline.sandbox.server import Reply, Request
 from pipeline.secrets import ApiKey
+from pipeline.targets import target_class
 from pipeline.targets.base import TargetSettings
-from pipeline.targets.oliai import Oliai
 
 KEY = "sk_live_oliai-test-key-123"
+Oliai = target_class("oliai")
 FAST_RETRY = RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.05)
 
 
@@ -29,7 +30,7 @@ def sandbox() -> Iterator[RunningSandbox]:
     running.stop()
 
 
-def _target(sandbox: RunningSandbox, key: str = KEY, **settings: Any) -> Oliai:
+def _target(sandbox: RunningSandbox, key: str = KEY, **settings: Any) -> Any:
     # a high client rate limit keeps tests fast; the emulator's Faults test the real limits
     options: dict[str, Any] = {"rate_limit": 60_000, "retry": FAST_RETRY, **settings}
     return Oliai(TargetSettings(base_url=sandbox.url, api_key=ApiKey(key), **options))

@@ -14,10 +14,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline import api, spool
+from pipeline import api
 from pipeline.config import Settings
 from pipeline.errors import AbortError, GuardError
 from pipeline.read import read_chunks
+from pipeline.run import spool
 from pipeline.sandbox import RunningSandbox, Store
 from tests.conftest import API_KEY
 

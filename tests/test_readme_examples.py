@@ -258,11 +258,11 @@ class Session:
         """The sandbox an example's URL means; started here for a real https root."""
         parts = urlsplit(url)
         target = command.option("--target") or str(self.job_file(command).get("target", ""))
-        assert target in TARGETS, command.text
         if parts.hostname in ("127.0.0.1", "localhost"):
             sandbox = self.by_port.get(str(parts.port))
             assert sandbox is not None, f"{command.text}: no sandbox on port {parts.port}"
             return sandbox
+        assert target in TARGETS, command.text
         if target not in self.by_target:
             variable = self.key_variable(command)
             value = {**self.env, **command.env}.get(variable, "")
@@ -282,7 +282,10 @@ class Session:
         return sandbox.root + path
 
     def run(self, command: Command) -> tuple[int, str]:
-        args = list(command.args)
+        """The command in-process; ``> FILE`` at its end: its output written there."""
+        args, into = list(command.args), None
+        if ">" in args:
+            args, into = args[: args.index(">")], args[args.index(">") + 1]
         url = command.option("--base-url")
         if url is not None:
             args[args.index("--base-url") + 1] = self.rewrite(command, url)
@@ -291,6 +294,9 @@ class Session:
             if is_placeholder(value):
                 env[name] = self._key_for(command)
         result = CliRunner().invoke(main, args, env=env, catch_exceptions=True)
+        if into is not None:
+            (self.work / into).write_text(result.stdout, encoding="utf-8")
+            return result.exit_code, result.stderr
         text = result.stderr + result.stdout
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise AssertionError(f"{command.text}: raised {result.exception!r}\n{text}")
@@ -354,6 +360,9 @@ def run_session(session: Session, lines: list[str]) -> list[tuple[Command, int, 
         exported = re.fullmatch(r"export ([A-Za-z_][A-Za-z0-9_]*)=(\S*)(\s+#.*)?", text)
         if exported:
             session.env[exported.group(1)] = exported.group(2)
+            continue
+        if text.startswith("sed -i "):  # a file of the session edited (GNU sed)
+            subprocess.run(shlex.split(text, comments=True), cwd=session.work, check=True)
             continue
         command = parse(text)
         if command is None:

@@ -13,18 +13,27 @@ from hypothesis import strategies as st
 from pipeline.dedupe import check_contacts
 from pipeline.mapping import map_columns, to_contact_frame
 from pipeline.read import read_table
-from pipeline.targets import arnis, consuelo, dmchamp, oliai, zexa
-from pipeline.targets.base import body_of
+from pipeline.targets import builtin_description
+from pipeline.targets.frames import body_of
 from pipeline.targets.serialize import json_array, json_objects
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def _written(target: str, part: str = "create") -> dict[str, str]:
+    """canonical field → API field, as a target's description writes them."""
+    described = builtin_description(target)
+    fields = getattr(described, part).fields
+    return {f: described.fields.write.get(f) or described.fields.read[f] for f in fields}
+
+
 NAME_MAPS = {
-    "arnis": arnis.WRITE_NAMES,
-    "consuelo create": consuelo.CREATE_NAMES,
-    "consuelo update": consuelo.UPDATE_NAMES,
-    "dmchamp": dmchamp.CREATE_NAMES,
-    "oliai": oliai.WRITE_NAMES,
-    "zexa": zexa.NAMES,
+    "arnis": _written("arnis"),
+    "consuelo create": _written("consuelo"),
+    "consuelo update": _written("consuelo", "update"),
+    "dmchamp": _written("dmchamp"),
+    "oliai": _written("oliai"),
+    "zexa": _written("zexa"),
 }
 
 

@@ -1,8 +1,6 @@
 """Request bodies from canonical rows: empty values never sent, one body per row."""
 
-import polars as pl
-
-from pipeline.targets.base import body_of, payloads
+from pipeline.targets.frames import body_of
 
 NAMES = {
     "e164": "phone",
@@ -28,15 +26,3 @@ def test_only_the_named_fields() -> None:
     record = {"e164": "+14155552671", "first_name": "Ann", "email": "a@example.com"}
     assert body_of(record, NAMES, ["email"]) == {"email": "a@example.com"}
     assert body_of(record, NAMES, []) == {}
-
-
-def test_payloads_gives_one_body_per_row_even_without_wanted_columns() -> None:
-    frame = pl.DataFrame(
-        {"row": [1, 2], "e164": ["+14155552671", "+14155552672"], "email": [None, "b@example.com"]}
-    )
-    assert payloads(frame, NAMES) == [
-        {"phone": "+14155552671"},
-        {"phone": "+14155552672", "email": "b@example.com"},
-    ]
-    assert payloads(frame, NAMES, ["notes"]) == [{}, {}]
-    assert payloads(frame, NAMES, []) == [{}, {}]

@@ -10,10 +10,11 @@ from pipeline.errors import AuthError
 from pipeline.http import RetryPolicy
 from pipeline.sandbox import EMULATORS, Faults, RunningSandbox, Store, start
 from pipeline.secrets import ApiKey
+from pipeline.targets import target_class
 from pipeline.targets.base import RESULT_SCHEMA, TargetSettings
-from pipeline.targets.zexa import Zexa
 
 KEY = "zexa-test-key-123"
+Zexa = target_class("zexa")
 FAST_RETRY = RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.05, max_total=20.0)
 
 

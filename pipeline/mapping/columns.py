@@ -129,6 +129,9 @@ def _find_column(columns: list[str], wanted: str, option: str) -> str:
     folded = [c for c in columns if c.strip().casefold() == wanted.strip().casefold()]
     if len(folded) == 1:
         return folded[0]
+    quoted = [c for c in columns if c == "'" + wanted and wanted.startswith(tuple("=+-@"))]
+    if len(quoted) == 1:  # the header as a rejects file writes it (a formula neutralised)
+        return quoted[0]
     raise InputError(
         f"{option}: the file has no column {wanted!r}; its columns are: " + _quoted(columns)
     )

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from typing import Final
 
+import phonenumbers
 import polars as pl
 
 #: Full English names (and a few common short forms) of the countries contact files
@@ -53,8 +54,6 @@ UNKNOWN_COUNTRY = "unknown_country"
 
 
 def _country_table() -> dict[str, str]:
-    import phonenumbers
-
     table = _territory_names()
     table.update({region.lower(): region for region in phonenumbers.SUPPORTED_REGIONS})
     table.update(COUNTRY_NAMES)

@@ -42,8 +42,10 @@ def normalize_phones(
 
     ``regions`` holds an ISO 3166 alpha-2 hint per row (null: ``default_region``).
     """
-    text = phones.cast(pl.String).alias("input")
-    region = effective_regions(regions, default_region, len(phones))
+    # In one chunk each: polars 2.1 panics in ``_messages`` (pl.format over filtered
+    # columns) when a column is in several, as the columns of a file read in parts are.
+    text = phones.cast(pl.String).rechunk().alias("input")
+    region = effective_regions(regions, default_region, len(phones)).rechunk()
     frame = pl.DataFrame([text, region]).hstack(_fast(text.fill_null(""), region))
     frame = _with_reference(frame.with_row_index("_i"))
     missing = pl.col("input").is_null() | ~pl.col("input").str.contains(r"\S")

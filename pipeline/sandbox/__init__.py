@@ -6,7 +6,9 @@ whose ``url`` is the ``--base-url`` to give contact-sync.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import socket
 from typing import Any
 
 from pipeline.errors import UsageError
@@ -50,7 +52,22 @@ def start(
     cls = emulator_class(target)
     _, prefix, id_style = EMULATORS[target]
     emulator = cls(store or Store(id_style=id_style), api_key, faults, **options)
-    return serve(emulator, host, port, prefix)
+    try:
+        return serve(emulator, host, port, prefix)
+    except OSError as exc:
+        raise UsageError(_listen_problem(host, port, exc)) from exc
+
+
+def _listen_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use; pick another --port (0: any free port)"
+    if exc.errno == errno.EACCES:
+        return (
+            f"port {port} needs privileges here; pick another --port above 1023 (0: any free port)"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host!r}: not an address of this machine; try --host 127.0.0.1"
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --host or --port"
 
 
 __all__ = ["EMULATORS", "Faults", "RunningSandbox", "Store", "emulator_class", "start"]

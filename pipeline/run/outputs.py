@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 
 import polars as pl
 
 from pipeline.report import ReportWriter, Tally, write_rejects
-from pipeline.spool import Spool
+from pipeline.run.spool import Spool
+from pipeline.staged import StagedFile
 
 
 class RunOutputs:
-    """The report, the rejects file, the tally and (``keep``) the results of one run."""
+    """The report, the rejects file, the tally and (``keep``) the results of one run.
+
+    The report and the rejects file are written to temporary files beside their final
+    names (``StagedFile``) and renamed into place by ``commit``; used as a context
+    manager, whatever was not committed is discarded at the end.
+    """
 
     def __init__(
         self,
@@ -29,7 +36,7 @@ class RunOutputs:
         keep: bool = False,
     ) -> None:
         self.report = ReportWriter(report) if report else None
-        self.rejects = rejects
+        self.rejects = StagedFile(rejects) if rejects else None
         self.headers = list(headers)
         self.rejected = 0
         self.tally: Tally | None = None
@@ -54,6 +61,28 @@ class RunOutputs:
             self._rejects_started = True
         if self.kept is not None:
             self.kept.add(results)
+
+    def commit(self) -> None:
+        """Rename the report and the rejects file into place."""
+        if self.report is not None:
+            self.report.commit()
+        if self.rejects is not None:
+            self.rejects.commit()
+
+    def discard(self) -> None:
+        """Remove what was not committed (the final names keep what they held)."""
+        if self.report is not None:
+            self.report.discard()
+        if self.rejects is not None:
+            self.rejects.discard()
+
+    def __enter__(self) -> RunOutputs:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.discard()
 
     def results(self) -> pl.LazyFrame | None:
         """Every piece kept, in order (None when not kept)."""

@@ -1,0 +1,40 @@
+"""The adapter a plan or a sync talks to (``open_target``): ``--target`` checked, its base
+URL and required options found, its API key read from the environment."""
+
+from __future__ import annotations
+
+from pipeline.config import Settings
+from pipeline.errors import UsageError
+from pipeline.progress import Progress
+from pipeline.secrets import api_key_from_env
+from pipeline.target_options import check_options
+from pipeline.targets import target_class
+from pipeline.targets.base import Target, TargetSettings
+
+
+def open_target(settings: Settings, progress: Progress | None = None) -> Target:
+    """The adapter for ``settings.target``, with its key from the environment."""
+    if not settings.target:
+        raise UsageError("no target: give --target (one of arnis, consuelo, dmchamp, oliai, zexa)")
+    cls = target_class(settings.target)
+    base_url = settings.base_url or cls.capabilities.default_base_url
+    if not base_url:
+        raise UsageError(
+            f"{settings.target} has no public URL: give your account's API root with --base-url"
+        )
+    caps = cls.capabilities
+    check_options(settings.target, {*caps.known_options, *caps.required_options}, settings.options)
+    missing = [o for o in cls.capabilities.required_options if o not in settings.options]
+    if missing:
+        raise UsageError(
+            f"{settings.target} needs --option {missing[0]}=... (or {missing[0]} under [options] in the job file)"
+        )
+    target_settings = TargetSettings(
+        base_url=base_url,
+        api_key=api_key_from_env(settings.api_key_env),
+        options=dict(settings.options),
+        concurrency=settings.concurrency,
+        rate_limit=settings.rate_limit,
+        chunk_size=settings.chunk_size,
+    )
+    return cls(target_settings, progress)

@@ -1,0 +1,160 @@
+"""What every strategy of the engine stands on: a described target's options, its
+templates and its requests (each endpoint answer read in one place, ``send_json``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+
+from pipeline.errors import TargetError, UsageError
+from pipeline.progress import Progress
+from pipeline.targets.base import Outcome, Target, TargetSettings, failure_outcome
+from pipeline.targets.model import Ambiguous, Description, Scalar
+
+_WHOLE = re.compile(r"\{(\w+)\}")
+
+
+class Described(Target):
+    """A target run from its ``Description``: options, names, templates and requests."""
+
+    description: ClassVar[Description]
+
+    def __init__(self, settings: TargetSettings, progress: Progress | None = None) -> None:
+        self.options = _options(self.description, settings.options)
+        super().__init__(settings, progress)
+        #: the list page size, as the server last answered; contacts at the last listing
+        self.per_page = int(self.options.get("page_size", 1))
+        self.remote_total: int | None = None
+
+    def error_message(self, body: Any) -> str | None:  # type: ignore[override]
+        """The human message inside one of this API's error bodies."""
+        api = self.description.api
+        if isinstance(body, str) and api.error_text_body:
+            return body
+        for path in api.error_paths:
+            value = dig(body, path)
+            if isinstance(value, list):
+                return "; ".join(str(v) for v in value)
+            if value and not isinstance(value, dict):
+                return str(value)
+        return None
+
+    @property
+    def chunk_size(self) -> int:
+        size = self.options.get("batch_size", 1) if self.description.create.batch else 1
+        return max(1, min(self.settings.chunk_size, int(size)))
+
+    # -- names and templates ---------------------------------------------------------
+    @property
+    def names(self) -> dict[str, str]:
+        """canonical field → API field, as read."""
+        return self.description.fields.read
+
+    def write_names(self, fields: tuple[str, ...]) -> dict[str, str]:
+        """canonical field → API field, as ``fields`` are written."""
+        d = self.description.fields
+        return {f: d.write.get(f) or d.read[f] for f in fields}
+
+    def fill(self, template: Mapping[str, Scalar], **values: Any) -> dict[str, Any]:
+        """A query or body template with ``{option}`` and ``{value}`` filled in."""
+        return {
+            key: self.text(v, **values) if isinstance(v, str) else v for key, v in template.items()
+        }
+
+    def text(self, template: str, **values: Any) -> Any:
+        """``{name}`` alone: the value itself (a list stays a list); else filled in text."""
+        known = {**self.options, "name": self.name, **values}
+        whole = _WHOLE.fullmatch(template)
+        try:
+            if whole:
+                return known[whole.group(1)]
+            return _WHOLE.sub(lambda m: str(known[m.group(1)]), template)
+        except KeyError as exc:
+            raise UsageError(f"{self.name}: {{{exc.args[0]}}} names no option") from exc
+
+    # -- requests --------------------------------------------------------------------
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        content: bytes | None = None,
+        bulk: bool = False,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        limiter = "bulk" if bulk else "default"
+        return self.client.request(
+            method,
+            path,
+            params=query,
+            json_body=body,
+            content=content,
+            limiter=limiter,
+            idempotent=idempotent,
+        )
+
+    def send_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``send``, and the answer's JSON (None when empty)."""
+        response = self.send(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    # -- what a write whose outcome is unknown needs -----------------------------------
+    def rounds(self, policy: Ambiguous) -> range:
+        """How many times a write whose outcome stays unknown is sent in all."""
+        return range(max(1, policy.rounds or self.settings.retry.attempts))
+
+    def find(self, e164: str) -> dict[str, Any] | None:
+        """The contact with this number, in the API's own field names (None: absent)."""
+        raise NotImplementedError
+
+    def find_for(self, row: int, e164: str) -> dict[str, Any] | Outcome | None:
+        """``find`` inside a write of one row: a lookup that fails is the row's outcome
+        (``lookup_error = "row"``), or ends the run (``"run"``)."""
+        if self.description.create.ambiguous.lookup_error == "run":
+            return self.find(e164)
+        try:
+            return self.find(e164)
+        except TargetError as exc:
+            return failure_outcome(row, exc)
+
+    def record_id(self, body: Any, paths: tuple[str, ...], ids: tuple[str, ...]) -> str | None:
+        """The id of the record in an answer: the first of ``paths`` holding an object,
+        its first id field present."""
+        for path in paths:
+            record = dig(body, path) if path else body
+            if isinstance(record, dict):
+                found = next((record[i] for i in ids if record.get(i) is not None), None)
+                return None if found is None else str(found)
+        return None
+
+
+def dig(body: Any, path: str) -> Any:
+    """The value at a dotted path of a JSON body (None when absent)."""
+    for part in path.split(".") if path else ():
+        body = body.get(part) if isinstance(body, dict) else None
+    return body
+
+
+def _options(d: Description, given: Mapping[str, str]) -> dict[str, Any]:
+    """The description's option defaults, overridden by ``--option`` / ``[options]``; a
+    whole-number default takes only a positive whole number."""
+    options: dict[str, Any] = dict(d.options)
+    for key, value in given.items():
+        default = d.options.get(key)
+        if isinstance(default, int) and not isinstance(default, bool):
+            if not str(value).isdigit() or int(value) < 1:
+                raise UsageError(f"{d.name}: {key} must be a positive integer, not {value!r}")
+            options[key] = int(value)
+        else:
+            options[key] = value
+    for key in d.api.required_options:
+        if not options.get(key):
+            raise UsageError(
+                f"{d.name} needs --option {key}=... (or {key} under [options] in the job file)"
+            )
+    return options

@@ -1,0 +1,125 @@
+"""Everyday mistakes get exit 2 (or 3) and a message naming the flag and what to do,
+before anything is sent when a setting alone shows it (issue 20 items 12-14)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from pipeline.sandbox import RunningSandbox
+from tests.conftest import Cli
+
+
+def _file(path: Path, rows: list[str], header: str = "Phone,Name") -> Path:
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    return _file(tmp_path / "in.csv", ["+1 415 555 2671,Ann"])
+
+
+# -- issue 20 item 12: unknown target options ----------------------------------------
+
+
+def test_an_unknown_option_flag_is_refused_before_any_request(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    result = cli(
+        "sync",
+        source,
+        "--target",
+        "arnis",
+        "--base-url",
+        sandbox.url,
+        "--option",
+        "list_idz=1",
+        "--state-dir",
+        tmp_path / "state",
+    )
+    assert result.exit_code == 2
+    assert "unknown option 'list_idz' for arnis" in result.stderr
+    assert "arnis's options: batch_size, page_size" in result.stderr
+    assert sandbox.store.requests == []
+
+
+def test_an_unknown_option_in_a_job_file_says_did_you_mean(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory("consuelo")
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'target = "consuelo"\nbase_url = "{sandbox.url}"\n[options]\nworkspace_idd = "ws_1"\n',
+        encoding="utf-8",
+    )
+    result = cli("plan", source, "--config", job)
+    assert result.exit_code == 2
+    assert "unknown option 'workspace_idd' for consuelo" in result.stderr
+    assert "did you mean 'workspace_id'?" in result.stderr
+    assert "consuelo's options: dnc_reason, page_size, workspace_id" in result.stderr
+    assert sandbox.store.requests == []
+
+
+# -- issue 20 item 13: --default-region --------------------------------------------------
+
+
+def test_an_unknown_region_code_is_refused(cli: Cli, source: Path, tmp_path: Path) -> None:
+    result = cli("validate", source, "--default-region", "XX")
+    assert result.exit_code == 2
+    assert "--default-region 'XX' is not a country code" in result.stderr
+    job = tmp_path / "job.toml"
+    job.write_text('default_region = "ZZ"\n', encoding="utf-8")
+    assert cli("validate", source, "--config", job).exit_code == 2
+    assert cli("validate", source, "--default-region", "gb").exit_code == 0
+
+
+# -- issue 20 item 14: --base-url --------------------------------------------------------
+
+
+def test_a_base_url_without_scheme_is_exit_2_at_once(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    bare = sandbox.url.removeprefix("http://")
+    result = cli("plan", source, "--target", "arnis", "--base-url", bare)
+    assert result.exit_code == 2
+    assert "--base-url must start with http:// or https://" in result.stderr
+    assert sandbox.store.requests == []
+
+
+def test_a_404_on_the_first_listing_names_the_url_and_the_sandbox_prefix(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    root = sandbox.url.removesuffix("/api/v1")
+    result = cli("plan", source, "--target", "arnis", "--base-url", root)
+    assert result.exit_code == 3
+    assert f"GET {root}/contacts" in result.stderr
+    assert "--base-url" in result.stderr
+    assert f"--base-url {root}/api/v1" in result.stderr  # the sandbox's prefix
+
+
+def test_connection_refused_names_host_port_and_flag_but_never_the_key(
+    cli: Cli, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "dm+key/with=odd~chars"
+    monkeypatch.setenv("DM_KEY", key)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    result = cli(
+        "plan", source, "--target", "dmchamp", "--base-url", url, "--api-key-env", "DM_KEY"
+    )
+    assert result.exit_code == 3
+    assert f"cannot connect to 127.0.0.1:{port}" in result.stderr
+    assert f"--base-url ({url})" in result.stderr
+    output = result.stdout + result.stderr
+    for form in (key, quote(key, safe=""), quote_plus(key), "dm+key", "odd"):
+        assert form not in output
