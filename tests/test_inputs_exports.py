@@ -4,8 +4,10 @@ report and message."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.sandbox import RunningSandbox
 from tests.conftest import Cli
 
 EXPORTS = Path(__file__).resolve().parent / "exports"
@@ -35,3 +37,23 @@ def test_country_names_resolve_from_phonenumbers_data(cli: Cli, tmp_path: Path) 
     assert rows[5]["error_code"] == "unknown_country"
     assert "'Atlantis'" in rows[5]["error_message"]
     assert "unknown_country" in done.stdout + done.stderr
+
+
+GOOGLE = Path(__file__).resolve().parent.parent / "sample_data" / "layouts" / "google_contacts.csv"
+
+
+def test_google_labels_become_clean_tags(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path
+) -> None:
+    """Google's ``* starred ::: * myContacts`` and ``* myContacts ::: Leads`` labels give
+    no junk tags: split on ``:::``, ``* `` system groups dropped, user labels kept."""
+    arnis = sandbox_factory("arnis")
+    done = cli(
+        "sync", GOOGLE, "--target", "arnis", "--base-url", arnis.url,
+        "--report", tmp_path / "r.csv", "--state-dir", tmp_path / "state",
+    )  # fmt: skip
+    assert done.exit_code in (0, 1), done.stderr
+    tags = {tag for contact in arnis.store.contacts.values() for tag in contact["tags"] or []}
+    assert "Leads" in tags
+    assert not [tag for tag in tags if ":::" in tag or tag.startswith("*")], tags
+    assert not tags & {"myContacts", "starred"}

@@ -13,6 +13,8 @@ import polars as pl
 from pipeline.fields import METADATA_PREFIX
 
 _TRUE_WORDS = ("true", "yes", "y", "1", "x", "opted out")
+#: Google Contacts' system groups (its export writes them as ``* myContacts``): not tags
+_GOOGLE_SYSTEM_GROUPS = ("mycontacts", "starred", "friends", "family", "coworkers")
 
 
 def clean_fields(frame: pl.DataFrame) -> pl.DataFrame:
@@ -41,10 +43,16 @@ def typed_fields(frame: pl.DataFrame, wanted: Collection[str] | None = None) -> 
 
 
 def _split_list(column: str) -> pl.Expr:
-    items = pl.col(column).str.replace_all(",", ";").str.split(";")
-    cleaned = items.list.eval(pl.element().str.strip_chars()).list.eval(
-        pl.element().filter(pl.element() != "")
+    """A list cell split on ``,`` ``;`` and Google Contacts' `` ::: ``; Google's ``* ``
+    marker stripped and its system groups (``* myContacts``, ``* starred``) dropped."""
+    items = pl.col(column).str.replace_all(" ::: ", ";", literal=True)
+    items = items.str.replace_all(",", ";").str.split(";")
+    item = pl.element().str.strip_chars()
+    system = item.str.starts_with("* ") & item.str.slice(2).str.to_lowercase().is_in(
+        list(_GOOGLE_SYSTEM_GROUPS)
     )
+    kept = pl.when(system).then(pl.lit("")).otherwise(item.str.strip_prefix("* "))
+    cleaned = items.list.eval(kept).list.eval(pl.element().filter(pl.element() != ""))
     return (
         pl.when(pl.col(column).is_null())
         .then(pl.lit(None, pl.List(pl.String)))
