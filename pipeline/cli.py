@@ -28,7 +28,13 @@ from pipeline.cli_options import (
     target_options,
 )
 from pipeline.config import Settings, build_settings, parse_pairs
-from pipeline.errors import AuthError, ContactSyncError, TargetError, TransientError
+from pipeline.errors import (
+    AuthError,
+    ContactSyncError,
+    ProtocolError,
+    TargetError,
+    TransientError,
+)
 from pipeline.interrupt import StopRequest, handle_signals
 from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
@@ -74,6 +80,8 @@ def handle_errors(func: F) -> F:
                 "rerun later — a rerun continues safely.",
                 3,
             )
+        except ProtocolError as exc:
+            _fail(exc.user_message(), 3)
         except TargetError as exc:
             _fail(f"the target refused the run: {exc}", 3)
         except ContactSyncError as exc:

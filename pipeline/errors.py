@@ -10,12 +10,14 @@
     │   └── RunInterrupted           SIGINT/SIGTERM: stopped sending, reported what is known
     └── TargetError                  anything a target API did                  → per row or exit 3
         ├── SendingStopped           a write not sent: the run is stopping      → row skipped
+        │   └── WritesHalted         ... after an answer outside the API (halted)
         ├── TransientError           may succeed if retried: timeout, 429, 5xx, connection drop
         │   └── RateLimitedError     429, carries retry_after seconds when the server gave one
         └── TerminalError            retrying will not help: 4xx, validation
             ├── AuthError            401/403: the key is refused or lacks a scope → exit 3
             ├── ConflictError        409: the contact exists already
-            └── NotFoundError        404
+            ├── NotFoundError        404
+            └── ProtocolError        an answer its API does not document        → exit 3
 
 Foreign exceptions (httpx, OSError, polars) are mapped at the boundary with
 ``raise X(...) from exc``. Messages never contain an API key: targets pass URLs through
@@ -79,6 +81,11 @@ class SendingStopped(TargetError):
     ``skipped`` with ``interrupted`` (neither retried nor a failure of the target)."""
 
 
+class WritesHalted(SendingStopped):
+    """A write not sent because the target gave an answer outside its documented API
+    (``ProtocolError``): its row is ``skipped`` with ``halted``."""
+
+
 class TransientError(TargetError):
     pass
 
@@ -105,3 +112,16 @@ class ConflictError(TerminalError):
 
 class NotFoundError(TerminalError):
     pass
+
+
+class ProtocolError(TerminalError):
+    """The target answered with something its API does not document: not JSON, a body of
+    another shape, a listing that never ends. The run stops sending writes; what is
+    known is reported, then it ends with exit 3 naming the endpoint."""
+
+    def user_message(self) -> str:
+        return (
+            f"the target answered outside its documented API: {self}. Nothing more was "
+            "sent; rows whose outcome is unknown were read back or are reported as such. "
+            "If the --base-url is right, the platform changed its API: report it."
+        )

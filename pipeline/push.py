@@ -4,7 +4,8 @@ Plan actions become statuses: create → created, update → updated, delete →
 unchanged → unchanged, skip → skipped; invalid and duplicate stay. A row the target
 refused or that failed after retries is ``failed`` with its reason. Once the target is
 ``stopping`` (the run was interrupted), the writes not sent are ``skipped`` with
-``interrupted``. Nothing is dropped.
+``interrupted``; once it halted (an answer outside its API), with ``halted``. Nothing is
+dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.targets.base import INTERRUPTED_MESSAGE, RESULT_SCHEMA, Target, status_rows
+from pipeline.targets.base import (
+    HALTED_MESSAGE,
+    INTERRUPTED_MESSAGE,
+    RESULT_SCHEMA,
+    Target,
+    status_rows,
+)
 
 #: told after each step ("create", "update", "delete", "opt_out") with its result rows
 StepDone = Callable[[str, pl.DataFrame], None]
@@ -54,6 +61,9 @@ class PlanPusher:
         self._carry: pl.DataFrame | None = None  # creates waiting for a full batch
         self._pending: deque[_Pending] = deque()
 
+    def _not_sent(self, rows: pl.DataFrame) -> pl.DataFrame:
+        return _not_sent(rows, self.target.halted is not None)
+
     def add(self, plan: pl.DataFrame, *, last: bool = False) -> Iterator[pl.DataFrame]:
         """Send this piece's writes (``last``: and everything still waiting); yield the
         results of every piece settled by them."""
@@ -79,7 +89,7 @@ class PlanPusher:
     def _step(self, name: str, step: object, rows: pl.DataFrame) -> None:
         if rows.is_empty():
             return
-        outcome = _interrupted(rows) if self.target.stopping else _run(step, rows)
+        outcome = self._not_sent(rows) if self.target.stopping else _run(step, rows)
         if self.on_step is not None:
             self.on_step(name, outcome)
         numbered = outcome.filter(pl.col("row").is_not_null())
@@ -116,7 +126,7 @@ class PlanPusher:
         opt_outs = _opt_outs(merged)
         if opt_outs.height:
             stopping = self.target.stopping
-            opted = _interrupted(opt_outs) if stopping else _run(self.target.opt_out, opt_outs)
+            opted = self._not_sent(opt_outs) if stopping else _run(self.target.opt_out, opt_outs)
             if self.on_step is not None:
                 self.on_step("opt_out", opted)
             merged = _merge_opt_outs(merged, opted)
@@ -134,8 +144,11 @@ def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=RESULT_SCHEMA)
 
 
-def _interrupted(rows: pl.DataFrame) -> pl.DataFrame:
-    """The rows of a step not sent because the run is stopping."""
+def _not_sent(rows: pl.DataFrame, halted: bool) -> pl.DataFrame:
+    """The rows of a step not sent because the run is stopping (``halted``: after an
+    answer outside the target's documented API)."""
+    if halted:
+        return status_rows(rows, "skipped", "halted", HALTED_MESSAGE)
     return status_rows(rows, "skipped", "interrupted", INTERRUPTED_MESSAGE)
 
 

@@ -45,7 +45,7 @@ def test_an_unknown_option_flag_is_refused_before_any_request(
     )
     assert result.exit_code == 2
     assert "unknown option 'list_idz' for arnis" in result.stderr
-    assert "arnis's options: batch_size, page_size" in result.stderr
+    assert "arnis's options: batch_size, max_remote_contacts, page_size" in result.stderr
     assert sandbox.store.requests == []
 
 
@@ -62,7 +62,10 @@ def test_an_unknown_option_in_a_job_file_says_did_you_mean(
     assert result.exit_code == 2
     assert "unknown option 'workspace_idd' for consuelo" in result.stderr
     assert "did you mean 'workspace_id'?" in result.stderr
-    assert "consuelo's options: dnc_reason, page_size, workspace_id" in result.stderr
+    assert (
+        "consuelo's options: dnc_reason, max_remote_contacts, page_size, workspace_id"
+        in result.stderr
+    )
     assert sandbox.store.requests == []
 
 

@@ -78,12 +78,16 @@ def sync(
                 extra = run_extra(settings, target)
                 if reset is not None:
                     extra["state_reset"] = reset
+                if target.halted is not None:
+                    extra["protocol_error"] = str(target.halted)
                 stopped = interruption(stop, outputs.tally, paths)
                 result = finish(
                     "sync", paths, loaded, outputs, started, kept_plan, extra, aborted=stopped
                 )
     finally:
         target.close()
+    if target.halted is not None:  # reported what is known; the run still failed
+        raise target.halted
     if stopped is not None:
         stopped.result = result
         raise stopped

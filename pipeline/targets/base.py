@@ -13,10 +13,12 @@ target) that one engine runs (``engine.py``); code is only for real quirks.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -25,15 +27,18 @@ import polars as pl
 from pipeline.errors import (
     AuthError,
     ConflictError,
+    ProtocolError,
     SendingStopped,
     TargetError,
     TerminalError,
     TransientError,
+    WritesHalted,
 )
 from pipeline.http import ApiClient, Auth, RateLimiter, RetryPolicy, error_detail
 from pipeline.progress import NullProgress, Progress
 from pipeline.secrets import ApiKey
 from pipeline.targets.frames import REMOTE_SCHEMA, RemoteFrames
+from pipeline.targets.listing import ListingBound
 
 __all__ = ["REMOTE_SCHEMA", "RESULT_SCHEMA", "Capabilities", "Outcome", "Target", "TargetSettings"]
 
@@ -120,6 +125,8 @@ class Target(ABC):
         limiters = {"default": RateLimiter(per_minute or None), "bulk": RateLimiter(bulk or None)}
         self.concurrency = settings.concurrency or caps.default_concurrency
         self._stopped = threading.Event()
+        #: the answer outside the documented API that stopped the writes (``halt``)
+        self.halted: ProtocolError | None = None
         self.client = ApiClient(
             base_url=settings.base_url,
             key=settings.api_key,
@@ -146,10 +153,16 @@ class Target(ABC):
         """Once ``event`` is set, no write is sent any more (``ApiClient.stop_writes``)."""
         self.client.stop_writes = event
 
+    def halt(self, exc: ProtocolError) -> None:
+        """No write is sent any more: the API answered outside its documentation
+        (the run ends with ``exc`` once what is known is reported)."""
+        if self.halted is None:
+            self.halted = exc
+
     @property
     def stopping(self) -> bool:
-        """Whether writes are no longer sent (the run was asked to stop)."""
-        return self.client.stop_writes.is_set()
+        """Whether writes are no longer sent (the run was asked to stop, or halted)."""
+        return self.client.stop_writes.is_set() or self.halted is not None
 
     @property
     def chunk_size(self) -> int:
@@ -189,20 +202,33 @@ class Target(ABC):
 
     def stream(self, fn: Callable[[T], R], items: Iterable[T], label: str) -> Iterator[R]:
         """``parallel``, handing each result on (in order) as soon as it is there, so the
-        caller can fold results away instead of holding them all."""
-        work = list(items)
-        bar = self.progress.bar(label, len(work), "req")
+        caller can fold results away instead of holding them all. ``items`` are taken a
+        few at a time (twice the concurrency ahead), so a long or endless iterable costs
+        nothing until it is reached, and a caller that stops early sends no more."""
+        total = len(items) if isinstance(items, Sized) else None
+        bar = self.progress.bar(label, total, "req")
 
         def unless_stopped(item: T) -> R:
             if self._stopped.is_set():
                 raise Stopped(f"{self.name}: {label} stopped")
             return fn(item)
 
+        workers = max(1, self.concurrency)
+        pending: deque[Future[R]] = deque()
         try:
-            with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-                for result in pool.map(unless_stopped, work):
-                    bar.update(1)
-                    yield result
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                try:
+                    for item in items:
+                        pending.append(pool.submit(unless_stopped, item))
+                        if len(pending) >= 2 * workers:
+                            yield pending.popleft().result()
+                            bar.update(1)
+                    while pending:
+                        yield pending.popleft().result()
+                        bar.update(1)
+                finally:
+                    for future in pending:
+                        future.cancel()
         finally:
             bar.close()
 
@@ -215,13 +241,16 @@ class Target(ABC):
         first: Sequence[Mapping[str, Any]] = (),
         label: str = "fetching",
         into: RemoteFrames | None = None,
+        bound: ListingBound | None = None,
     ) -> pl.DataFrame:
         """Records of every page ``fetch(key)`` returns (records, or a ``page_frame``),
         concurrently, as one canonical frame (``remote_frame``, page order kept) built as
-        the pages arrive; ``into``: after the records gathered there already."""
+        the pages arrive; ``into``: after the records gathered there already; ``bound``:
+        told each page, it stops a listing that would not end."""
         frames = RemoteFrames(names) if into is None else into
-        frames.add(first)
-        for records in self.stream(fetch, keys, label):
+        for records in itertools.chain([first], self.stream(fetch, keys, label)):
+            if bound is not None:
+                bound.check(records)
             frames.add(records)
         return frames.frame()
 
@@ -267,6 +296,11 @@ def status_rows(
 
 #: the message of a row whose write the run did not send because it was asked to stop
 INTERRUPTED_MESSAGE = "not sent: the run was interrupted; a rerun sends it"
+#: ... because the target gave an answer outside its documented API (``Target.halt``)
+HALTED_MESSAGE = (
+    "not sent: the run stopped after the target answered outside its documented API; "
+    "a rerun sends it"
+)
 
 
 def skip_all(contacts: pl.DataFrame, code: str, message: str) -> pl.DataFrame:
@@ -277,6 +311,8 @@ def failure_outcome(row: int, exc: TargetError, remote_id: str | None = None) ->
     """A terminal or exhausted error as one row's outcome (auth errors abort the run)."""
     if isinstance(exc, AuthError):
         raise exc
+    if isinstance(exc, WritesHalted):
+        return Outcome(row, "skipped", remote_id, "halted", HALTED_MESSAGE)
     if isinstance(exc, SendingStopped):
         return Outcome(row, "skipped", remote_id, "interrupted", INTERRUPTED_MESSAGE)
     if isinstance(exc, ConflictError):

@@ -9,9 +9,12 @@ from typing import Any, ClassVar
 
 import httpx
 
-from pipeline.errors import TargetError, UsageError
+from pipeline.errors import ProtocolError, TargetError, UsageError, WritesHalted
+from pipeline.http import AmbiguousWriteError
 from pipeline.progress import Progress
+from pipeline.targets.answers import dig, read_answer, shapes
 from pipeline.targets.base import Outcome, Target, TargetSettings, failure_outcome
+from pipeline.targets.listing import COMMON_OPTIONS
 from pipeline.targets.model import Ambiguous, Description, Scalar
 
 _WHOLE = re.compile(r"\{(\w+)\}")
@@ -28,6 +31,8 @@ class Described(Target):
         #: the list page size, as the server last answered; contacts at the last listing
         self.per_page = int(self.options.get("page_size", 1))
         self.remote_total: int | None = None
+        #: each endpoint's documented answer, by role (``answers.shapes``)
+        self.shapes = shapes(self.description)
 
     def error_message(self, body: Any) -> str | None:  # type: ignore[override]
         """The human message inside one of this API's error bodies."""
@@ -87,6 +92,8 @@ class Described(Target):
         bulk: bool = False,
         idempotent: bool | None = None,
     ) -> httpx.Response:
+        if self.halted is not None and method.upper() != "GET":
+            raise WritesHalted(f"{method} {path}: not sent, the run is stopping")
         limiter = "bulk" if bulk else "default"
         return self.client.request(
             method,
@@ -98,10 +105,20 @@ class Described(Target):
             idempotent=idempotent,
         )
 
-    def send_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """``send``, and the answer's JSON (None when empty)."""
+    def send_json(self, method: str, path: str, answer: str | None = None, **kwargs: Any) -> Any:
+        """``send``, and the answer's JSON (None when empty), held to the documented shape
+        of role ``answer`` (``answers.shapes``). An answer outside it halts the writes
+        (``Target.halt``): a read raises the ``ProtocolError``, a write raises it as an
+        ``AmbiguousWriteError``, so that what it did is read back."""
         response = self.send(method, path, **kwargs)
-        return response.json() if response.content else None
+        shape = self.shapes.get(answer) if answer else None
+        try:
+            return read_answer(response, shape, f"{self.name}: {method} {path}")
+        except ProtocolError as exc:
+            self.halt(exc)
+            if method.upper() == "GET":
+                raise
+            raise AmbiguousWriteError(str(exc), status=exc.status) from exc
 
     # -- what a write whose outcome is unknown needs -----------------------------------
     def rounds(self, policy: Ambiguous) -> range:
@@ -133,19 +150,12 @@ class Described(Target):
         return None
 
 
-def dig(body: Any, path: str) -> Any:
-    """The value at a dotted path of a JSON body (None when absent)."""
-    for part in path.split(".") if path else ():
-        body = body.get(part) if isinstance(body, dict) else None
-    return body
-
-
 def _options(d: Description, given: Mapping[str, str]) -> dict[str, Any]:
     """The description's option defaults, overridden by ``--option`` / ``[options]``; a
     whole-number default takes only a positive whole number."""
-    options: dict[str, Any] = dict(d.options)
+    options: dict[str, Any] = {**COMMON_OPTIONS, **d.options}
     for key, value in given.items():
-        default = d.options.get(key)
+        default = options.get(key)
         if isinstance(default, int) and not isinstance(default, bool):
             if not str(value).isdigit() or int(value) < 1:
                 raise UsageError(f"{d.name}: {key} must be a positive integer, not {value!r}")

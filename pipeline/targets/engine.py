@@ -18,6 +18,7 @@ from pipeline.targets.base import (
     skip_all,
     status_rows,
 )
+from pipeline.targets.listing import COMMON_OPTIONS
 from pipeline.targets.model import Description
 from pipeline.targets.paging import Paging
 from pipeline.targets.writes import Writes
@@ -248,7 +249,7 @@ def capabilities(d: Description) -> Capabilities:
         fields=d.fields.compared,
         default_base_url=d.api.base_url or None,
         required_options=d.api.required_options,
-        known_options=tuple(d.options),
+        known_options=(*d.options, *COMMON_OPTIONS),
         identity_options=d.api.identity_options,
         notes=d.about.notes,
         opt_out_readable=d.opt_out.readable,

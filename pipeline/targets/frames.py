@@ -50,19 +50,19 @@ def page_frame(
     content: bytes,
     key: str,
     names: Mapping[str, str],
-    records: Callable[[Any], Sequence[Mapping[str, Any]]],
+    records: Callable[[bytes], Sequence[Mapping[str, Any]]],
 ) -> pl.DataFrame:
     """The records of one JSON list page (an array under ``key``) as an API frame.
 
     Polars reads them straight from the bytes, with no Python object per record, when
     the page is an object whose ``key`` holds objects whose fields have the canonical
-    types; anything else (and any ``metadata``) goes the Python way: ``records(body)``
-    picks the records out of the parsed body, as the adapter always did.
+    types and every record an id; anything else (and any ``metadata``) goes the Python
+    way: ``records(content)`` parses the page, checks it and picks its records out.
     """
     fast = _polars_page(content, key, names)
-    if fast is not None:
+    if fast is not None and not fast[names["remote_id"]].null_count():
         return fast
-    return _api_frame(records(json.loads(content) if content else None), names)
+    return _api_frame(records(content), names)
 
 
 def _polars_page(content: bytes, key: str, names: Mapping[str, str]) -> pl.DataFrame | None:

@@ -10,8 +10,9 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.errors import TerminalError
-from pipeline.targets.calls import Described, dig
+from pipeline.errors import ProtocolError, TerminalError
+from pipeline.targets.answers import dig, read_answer
+from pipeline.targets.calls import Described
 from pipeline.targets.frames import (
     REMOTE_SCHEMA,
     RemoteFrames,
@@ -19,6 +20,7 @@ from pipeline.targets.frames import (
     page_frame,
     remote_frame,
 )
+from pipeline.targets.listing import ListingBound
 
 
 def _search_order(numbers: list[str], choose: str) -> list[str]:
@@ -76,7 +78,7 @@ class Paging(Described):
         query = self.fill(how.query, e164=e164)
         if how.by == "number":
             try:
-                body = self.send_json("GET", how.path, query=query)
+                body = self.send_json("GET", how.path, "number", query=query)
             except TerminalError as exc:
                 if exc.status in how.absent:
                     return None
@@ -87,7 +89,7 @@ class Paging(Described):
             )
             phone = self.names["e164"]
             return None if remote_id is None else {**record, "id": remote_id, phone: e164}
-        items = dig(self.send_json("GET", how.path, query=query), how.records) or []
+        items = dig(self.send_json("GET", how.path, "search", query=query), how.records) or []
         phone = self.names["e164"]
         return next((dict(r) for r in items if isinstance(r, dict) and r.get(phone) == e164), None)
 
@@ -125,7 +127,8 @@ class Paging(Described):
         into: RemoteFrames | None = None,
     ) -> pl.DataFrame:
         listing = self.description.listing
-        self.remote_total = int(dig(first, listing.total) or 0)
+        total = dig(first, listing.total) if listing.total else None
+        self.remote_total = int(total or 0)
         self.per_page = per_page = int(dig(first, listing.per_page) or self.per_page)
         return self.fetch_pages(
             lambda p: self.page_frame(p, per_page),
@@ -134,7 +137,14 @@ class Paging(Described):
             first=dig(first, listing.records) or [],
             label=label,
             into=into,
+            bound=self.bound(total if start == 1 else None),
         )
+
+    def bound(self, total: int | None) -> ListingBound:
+        """The bound of one listing (``total``: what its first page said there are)."""
+        endpoint = f"{self.name}: GET {self.description.listing.path}"
+        cap = int(self.options["max_remote_contacts"])
+        return ListingBound(endpoint, self.names["remote_id"], cap, total, self.per_page)
 
     def _canonical(self, frame: pl.DataFrame) -> pl.DataFrame:
         return self.without_stand_ins(first_per_id(frame))
@@ -150,19 +160,26 @@ class Paging(Described):
         return {**self.fill(listing.query), listing.page: page, listing.size: per_page}
 
     def _page(self, page: int, per_page: int) -> dict[str, Any]:
-        body = self.send_json(
-            "GET", self.description.listing.path, query=self._page_query(page, per_page)
+        query = self._page_query(page, per_page)
+        body: dict[str, Any] = self.send_json(
+            "GET", self.description.listing.path, "page", query=query
         )
-        return body if isinstance(body, dict) else {}
+        return body
 
     def page_frame(self, page: int, per_page: int) -> pl.DataFrame:
         """The contacts on one list page, as an API frame (``frames.page_frame``)."""
         listing = self.description.listing
         answer = self.send("GET", listing.path, query=self._page_query(page, per_page))
-        return page_frame(answer.content, listing.records, self.names, self._records)
 
-    def _records(self, body: Any) -> list[dict[str, Any]]:
-        return dig(body, self.description.listing.records) or []
+        def records(content: bytes) -> list[dict[str, Any]]:
+            try:
+                body = read_answer(answer, self.shapes["page"], f"{self.name}: GET {listing.path}")
+            except ProtocolError as exc:
+                self.halt(exc)
+                raise
+            return list(dig(body, listing.records))
+
+        return page_frame(answer.content, listing.records, self.names, records)
 
     # -- by offset ---------------------------------------------------------------------
     def _offsets(self) -> pl.DataFrame:
@@ -170,20 +187,24 @@ class Paging(Described):
         then on while the server says more follow (no total, or the set grew)."""
         first = last = self._offset(0)
         remote = RemoteFrames(self.names)
+        bound = self.bound(first.total)
+        bound.check(first.items)
         remote.add(first.items)
         step = len(first.items)
         if first.more and step and first.total is not None:
             for last in self.stream(self._offset, range(step, first.total, step), "fetching"):
+                bound.check(last.items)
                 remote.add(last.items)
         while last.more and last.items:
             last = self._offset(last.offset + len(last.items))
+            bound.check(last.items)
             remote.add(last.items)
         return remote.frame()
 
     def _offset(self, offset: int) -> _Offset:
         listing = self.description.listing
         query = {**self.fill(listing.query), listing.size: self.per_page, listing.page: offset}
-        body = self.send_json("GET", listing.path, query=query)
+        body = self.send_json("GET", listing.path, "page", query=query)
         total = dig(body, listing.total)
         items = list(dig(body, listing.records) or [])
         more = bool(dig(body, listing.more))

@@ -19,8 +19,9 @@ import polars as pl
 
 from pipeline.errors import AuthError, ConflictError, TargetError
 from pipeline.http import AmbiguousWriteError, error_detail
+from pipeline.targets.answers import dig
 from pipeline.targets.base import Outcome, failure_outcome, outcomes_frame, status_rows
-from pipeline.targets.calls import Described, dig
+from pipeline.targets.calls import Described
 from pipeline.targets.frames import body_of
 from pipeline.targets.serialize import json_array, json_objects
 
@@ -68,7 +69,7 @@ class Writes(Described):
         body = self.create_body(contact)
         for _ in self.rounds(create.ambiguous):
             try:
-                answer = self.send_json("POST", create.path, body=body)
+                answer = self.send_json("POST", create.path, "create", body=body)
             except AmbiguousWriteError:
                 sent = True
                 found = None if blind else self.find_for(row, contact["e164"])
@@ -169,7 +170,7 @@ class Writes(Described):
     def _send_new(self, contact: dict[str, Any], resent: bool) -> Outcome | None:
         create = self.description.create
         try:
-            answer = self.send_json("POST", create.path, body=self.create_body(contact))
+            answer = self.send_json("POST", create.path, "create", body=self.create_body(contact))
         except AmbiguousWriteError:
             return None
         except ConflictError as exc:
@@ -253,7 +254,9 @@ class Writes(Described):
         if create.lists_key and lists is not None and len(lists):
             body += b"," + json.dumps({create.lists_key: list(lists)})[1:-1].encode()
         try:
-            answer = self.send_json("POST", create.batch.path, content=body + b"}", bulk=True)
+            answer = self.send_json(
+                "POST", create.batch.path, "batch", content=body + b"}", bulk=True
+            )
         except AmbiguousWriteError:
             return 0  # the read-back tells what landed; what did not is sent one by one
         except TargetError as exc:
@@ -314,7 +317,7 @@ class Writes(Described):
         else:
             content = json.dumps({batch.records: bodies}, separators=(",", ":")).encode()
         answer = self.send_json(
-            "POST", batch.path, content=content, bulk=True, idempotent=idempotent
+            "POST", batch.path, "bulk", content=content, bulk=True, idempotent=idempotent
         )
         return self.bulk_answer(chunk, answer if isinstance(answer, dict) else {}, status)
 
