@@ -40,6 +40,12 @@ def pipeline_options(func: F) -> F:
             help="The workbook sheet to read: its name or number, from 1 (default: the first).",
         ),
         click.option(
+            "--max-input-size",
+            metavar="SIZE",
+            help="Refuse an input larger than this as read, gzip decompressed (default 4G; "
+            "e.g. 500M, 20G).",
+        ),
+        click.option(
             "--config",
             "config",
             type=click.Path(dir_okay=False),

@@ -21,6 +21,7 @@ from pipeline.errors import UsageError
 from pipeline.identity import normalize_base_url
 from pipeline.read import BLOCK_BYTES
 from pipeline.secrets import check_variable_name, looks_like_variable_name
+from pipeline.sizes import parse_size, size_problem
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Settings:
     job_file: str | None = None
     #: a file bigger than this is read and checked in pieces of about this many bytes
     read_block_bytes: int = BLOCK_BYTES
+    #: the input is refused past this size as read, decompressed (``sizes.parse_size``)
+    max_input_size: str = "4G"
     #: the date ``{date}`` stands for: fixed when the settings are built, so a run that
     #: crosses midnight writes every file of the run under the same date
     run_date: str = field(
@@ -102,6 +105,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "reset_state": bool,
     "fill_timezone": bool,
     "reject_types": list,
+    "max_input_size": (str, int),
 }
 
 
@@ -128,6 +132,7 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
     "reject_types": lambda v: _types_problem(v),
+    "max_input_size": size_problem,
     "api_key_env": lambda v: (
         None
         if looks_like_variable_name(v)
@@ -290,7 +295,7 @@ def _line_of(text: str, key: str, table: str | None = None) -> int:
 def _normalise(key: str, value: Any) -> Any:
     if key in ("options", "map"):
         return {str(k): str(v) for k, v in value.items()}
-    if key in ("max_deletes", "max_invalid", "sheet"):
+    if key in ("max_deletes", "max_invalid", "sheet", "max_input_size"):
         return str(value)
     if key in ("phone_preference", "reject_types"):
         return tuple(str(v) for v in value)
@@ -340,6 +345,7 @@ def _check_settings(settings: Settings) -> None:
     check_variable_name(settings.api_key_env)
     if settings.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
+    parse_size(settings.max_input_size)
     if settings.concurrency is not None and settings.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if settings.rate_limit is not None and settings.rate_limit < 0:

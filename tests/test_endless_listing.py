@@ -6,10 +6,6 @@ past 1 GB, so that the suite never exhausts the machine)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,13 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pipeline.targets import target_class
-from tests.conftest import API_KEY
+from tests.bounded import BOUND, run_bounded
 from tests.tamper import Rewrite, tampered
 
 LISTING = ("arnis", "consuelo", "oliai", "zexa")
 EXTRA = {"consuelo": ["--option", "workspace_id=ws_1"], "oliai": ["--rate-limit", "0"]}
-BOUND = 1024 * 1024 * 1024  # bytes of RSS
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _put(body: dict[str, Any], path: str, value: Any) -> None:
@@ -60,36 +54,6 @@ def _listing(target: str, ids: Callable[[int], range], total: int | None) -> Rew
     return rewrite
 
 
-def _run_bounded(args: list[str], timeout: float = 180) -> tuple[int, str, int]:
-    """The CLI in a process of its own: exit code, stderr, peak RSS (killed past BOUND)."""
-    env = {**os.environ, "CONTACT_SYNC_API_KEY": API_KEY, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak, started = 0, time.monotonic()
-    while process.poll() is None:
-        peak = max(peak, _rss(process.pid))
-        if peak > BOUND or time.monotonic() - started > timeout:
-            process.kill()
-            break
-        time.sleep(0.05)
-    _, stderr = process.communicate()
-    return process.returncode, stderr, peak
-
-
-def _rss(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
-    return int(line.split()[1]) * 1024
-
-
 def _page_ids(target: str) -> Callable[[int], range]:
     """Distinct ids on every page: page numbers or offsets as asked."""
     offset = target_class(target).description.listing.paging == "offset"  # type: ignore[attr-defined]
@@ -99,7 +63,7 @@ def _page_ids(target: str) -> Callable[[int], range]:
 def _sync(tmp: Path, target: str, url: str, *more: str) -> tuple[int, str, int]:
     source = tmp / "contacts.csv"
     source.write_text("phone\n+14155550101\n", encoding="utf-8")
-    return _run_bounded(
+    return run_bounded(
         [
             "sync",
             str(source),

@@ -89,10 +89,21 @@ def first_record(text: str, delimiter: str) -> list[str]:
         size *= 4
 
 
+#: No header has more columns: Excel's own limit (column XFD), so no spreadsheet export
+#: passes it; a wider "header" is no contact list, and would cost a frame that wide.
+MAX_COLUMNS = 16_384
+
+
 def checked_header(first: list[str], name: str) -> list[str]:
     header = list(first)
     while header and header[-1] == "":
         header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            f"{name}: the header line has {len(header):,} columns, more than the "
+            f"{MAX_COLUMNS:,} a spreadsheet can hold: this is not a contact list (check "
+            "the delimiter and the first line)"
+        )
     if not header:
         raise InputError(
             f"{name}: the header line is empty; the first line must name the columns, "

@@ -4,7 +4,6 @@ would be (see :func:`read_chunks`)."""
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -13,14 +12,18 @@ from typing import IO
 import polars as pl
 
 import pipeline.read.encoding as enc
+from pipeline.errors import InputError
 from pipeline.fields import ROW
 from pipeline.progress import NullProgress, Progress
 from pipeline.read.encoding import NUL_MARK, is_utf16
 from pipeline.read.source import (
     BLOCK_BYTES,
+    MAX_INPUT_BYTES,
+    MAX_RECORD_BYTES,
     converted,
     describe,
     file_size,
+    is_compressed,
     open_binary,
     read_block,
 )
@@ -33,6 +36,7 @@ from pipeline.read.table import (
     read_piece,
     read_raw,
 )
+from pipeline.sizes import format_size
 
 
 def read_chunks(
@@ -41,6 +45,7 @@ def read_chunks(
     block_bytes: int = BLOCK_BYTES,
     sheet: str | None = None,
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
+    max_bytes: int | None = MAX_INPUT_BYTES,
 ) -> Iterator[RawTable]:
     """``source`` as consecutive :class:`RawTable` pieces of whole records.
 
@@ -53,16 +58,18 @@ def read_chunks(
     footer. When a piece needs the csv module (a stray quote, bare CR line ends), its
     cut cannot be trusted: the rest of the input from that piece on is read as one piece.
     UTF-16 input, whose line ends are two bytes, is read whole. A workbook or a JSON
-    (Lines) file is read as its CSV text (:mod:`pipeline.read.formats`).
+    (Lines) file is read as its CSV text (:mod:`pipeline.read.formats`). Past
+    ``max_bytes`` read (decompressed), or a record longer than ``MAX_RECORD_BYTES``, the
+    read stops with an ``InputError`` naming the limit: memory stays that of a piece.
     """
     name = describe(source)
     size = file_size(source)
-    with open_binary(source, name) as stream:
+    with open_binary(source, name, max_bytes) as stream:
         as_csv = converted(stream, name, sheet, block_bytes)
         if as_csv is not None:
             stream, size = io.BytesIO(as_csv.csv), len(as_csv.csv)
         bar = progress.bar("read", total=size, unit="B")
-        if size is not None and not isinstance(stream, gzip.GzipFile):
+        if size is not None and not is_compressed(stream):
             block_bytes = even_block(size, block_bytes)
         try:
             for table in _pieces(stream, name, block_bytes, bar.update):
@@ -112,6 +119,8 @@ def _pieces(
         else:
             cut = _record_end(buffer, least)
             if cut is None:  # no record ends in the buffer: a record longer than a block
+                if len(buffer) + len(more) > MAX_RECORD_BYTES:
+                    raise InputError(_too_long(name, rows))
                 buffer += more
                 more = read_block(stream, block, name)
                 continue
@@ -139,6 +148,14 @@ def _pieces(
         yield _slice(table, 0, table.frame.height - FOOTER_ROWS)
         buffer = buffer[cut:] + more
         more = read_block(stream, block, name)
+
+
+def _too_long(name: str, rows: int) -> str:
+    return (
+        f"{name}: record {rows + 1} is longer than {format_size(MAX_RECORD_BYTES)} (no line "
+        "end in it, or a quoted cell that never closes): this is not a contact list, or a "
+        "cell holds a whole file; check the file (a quote left open is the usual cause)"
+    )
 
 
 def _read_after(first: Piece | None, data: bytes, name: str, encoding: str | None) -> Piece:

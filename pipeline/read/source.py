@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -15,10 +17,18 @@ from typing import IO, cast
 
 from pipeline.errors import InputError
 from pipeline.read import formats
+from pipeline.sizes import format_size
 
 #: A file bigger than this is read and checked in pieces of about this size (whole
 #: records), so that memory follows the piece, not the file.
 BLOCK_BYTES = 16 * 1024 * 1024
+
+#: No record (a line, or the lines of one quoted cell) is longer: a file with no line end
+#: in this many bytes is no contact list (a 10 MB cell is read; a sparse file, a device).
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+#: The default of ``--max-input-size``: the input as read (gzip: once decompressed).
+MAX_INPUT_BYTES = 4 * 1024 * 1024 * 1024
 
 
 def describe(source: str | os.PathLike[str]) -> str:
@@ -26,8 +36,17 @@ def describe(source: str | os.PathLike[str]) -> str:
 
 
 @contextlib.contextmanager
-def open_binary(source: str | os.PathLike[str], name: str) -> Iterator[IO[bytes]]:
-    """The input as a binary stream (a gzip file decompressed as it is read)."""
+def open_binary(
+    source: str | os.PathLike[str], name: str, max_bytes: int | None = None
+) -> Iterator[IO[bytes]]:
+    """The input as a binary stream (a gzip file decompressed as it is read); past
+    ``max_bytes`` read (decompressed), an ``InputError`` naming the limit."""
+    with _opened(source, name) as stream:
+        yield stream if max_bytes is None else cast(IO[bytes], _Capped(stream, max_bytes, name))
+
+
+@contextlib.contextmanager
+def _opened(source: str | os.PathLike[str], name: str) -> Iterator[IO[bytes]]:
     if source == "-":
         stdin = sys.stdin
         if stdin is None:
@@ -54,6 +73,48 @@ def open_binary(source: str | os.PathLike[str], name: str) -> Iterator[IO[bytes]
         raise InputError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     with handle:
         yield _maybe_gunzip(handle)
+
+
+def is_compressed(stream: IO[bytes]) -> bool:
+    """Whether ``stream`` is decompressed as it is read (its size on disk tells nothing)."""
+    return isinstance(stream, gzip.GzipFile) or bool(getattr(stream, "gzipped", False))
+
+
+class _Capped(io.RawIOBase):
+    """A stream that refuses to give more than ``limit`` bytes in all."""
+
+    def __init__(self, stream: IO[bytes], limit: int, name: str) -> None:
+        self.stream, self.limit, self.name, self.given = stream, limit, name, 0
+        self.gzipped = isinstance(stream, gzip.GzipFile)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = self.limit - self.given + 1
+        data = self.stream.read(want if size is None or size < 0 else min(size, want))
+        self.given += len(data)
+        if self.given > self.limit:
+            how = " once decompressed" if self.gzipped else ""
+            raise InputError(
+                f"{self.name}: the input is larger than {format_size(self.limit)}{how} "
+                f"(--max-input-size {format_size(self.limit).replace(' ', '')}); if it really "
+                "is a contact list that big, raise the limit (--max-input-size 20G, or "
+                "max_input_size in the job file); else check the file"
+            )
+        return data
+
+    def peek(self, size: int = 0) -> bytes:
+        """The next bytes, left unread (``formats.peek`` looks at the input this way)."""
+        peek = getattr(self.stream, "peek", None)
+        if peek is not None:
+            return bytes(peek(size))
+        if self.stream.seekable():
+            start = self.stream.tell()
+            head = self.stream.read(size)
+            self.stream.seek(start)
+            return head
+        return b""
 
 
 def _maybe_gunzip(stream: IO[bytes]) -> IO[bytes]:
@@ -100,12 +161,15 @@ def converted(
 
 
 def file_size(source: str | os.PathLike[str]) -> int | None:
+    """The size of a regular file (None: standard input, a pipe, a device, ...: the size
+    they show is no measure of what they hold, and they are read in plain blocks)."""
     if source == "-":
         return None
     try:
-        return os.path.getsize(os.fspath(source))
+        status = os.stat(os.fspath(source))
     except OSError:
         return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 def unwrap(raw: bytes, name: str) -> bytes:

@@ -25,6 +25,7 @@ from pipeline.report import Tally
 from pipeline.run.ahead import map_ahead, read_ahead
 from pipeline.run.outputs import RunOutputs
 from pipeline.run.spool import Spool
+from pipeline.sizes import parse_size
 from pipeline.validate import check_records
 
 
@@ -186,7 +187,11 @@ def prepared(
     (``PREPARE_WORKERS`` pieces at a time)."""
     tables = read_ahead(
         read_chunks(
-            source, block_bytes=settings.read_block_bytes, sheet=settings.sheet, progress=progress
+            source,
+            block_bytes=settings.read_block_bytes,
+            sheet=settings.sheet,
+            progress=progress,
+            max_bytes=parse_size(settings.max_input_size),
         )
     )
     region = settings.default_region.upper()
