@@ -151,6 +151,11 @@ def main() -> None:
 
 @main.command(epilog=EPILOG_VALIDATE)
 @pipeline_options
+@click.option(
+    "--target",
+    help="Also check what this target requires of a contact (zexa: a name; E.164's 15 "
+    "digits): nothing is sent, no key is needed.",
+)
 @handle_errors
 def validate(**params: Any) -> None:
     """Read, validate, normalize and dedupe INPUT offline (exit 0 clean, 1 problems)."""

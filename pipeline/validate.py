@@ -22,12 +22,14 @@ from pipeline.normalize.country import UNKNOWN_COUNTRY, unknown_countries, with_
 from pipeline.normalize.fields import clean_fields, typed_fields
 from pipeline.normalize.phones import normalize_phones
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
+from pipeline.requirements import SOURCES, Requirements
 from schemas.contact import ERROR_CODES, ContactModel
 
 #: the order in which problems are named; the first one found is the row's error_code
 _CHECK_ORDER = (
     "read",
     "phone",
+    "required",
     "number_type",
     "country",
     "email",
@@ -53,10 +55,13 @@ def check_records(
     phones: pl.DataFrame | None = None,
     wanted: Collection[str] | None = None,
     calling: CallingOptions | None = None,
+    requires: Requirements | None = None,
+    target: str = "",
 ) -> pl.DataFrame:
     """The check each record passes alone: phones, fields, problems, typed fields;
     ``status`` is ``valid`` or ``invalid`` (duplicates are :mod:`pipeline.dedupe`'s).
     ``calling``: number types and time zones (see :mod:`pipeline.normalize.screening`).
+    ``requires``: what ``target`` refuses (``missing_required``, ``number_too_long``).
 
     Order-free, so the pieces of a big file are checked ahead, in threads.
     ``phones`` is :func:`contact_phones` of ``contacts`` when it was worked out already.
@@ -76,6 +81,7 @@ def check_records(
             type_problems(contacts["row"], phones, calling),
             _country_problems(unknown, default_region),
             schema_problems(frame),
+            requirement_problems(frame, requires, target),
         ]
     )
     checked = frame.pipe(_attach_problems, problems).pipe(typed_fields, wanted)
@@ -133,6 +139,50 @@ _REASONS = {
     "language": "is not a BCP 47 language tag (e.g. en-US, hi-IN)",
     "opted_out": "is not a yes/no value (true, false, yes, no, 1, 0)",
 }
+
+
+def requirement_problems(
+    frame: pl.DataFrame, requires: Requirements | None, target: str
+) -> pl.DataFrame:
+    """The records ``target`` would refuse: a required field empty, too many digits."""
+    if requires is None or not requires:
+        return _EMPTY_ERRORS
+    found = []
+    for name in requires.fields:
+        columns = [c for c in SOURCES.get(name, (name,)) if c in frame.columns]
+        empty = pl.lit(True)
+        for column in columns:
+            empty = empty & (pl.col(column).cast(pl.String).str.strip_chars().fill_null("") == "")
+        what = "a name (name, or first or last name)" if name == "name" else f"a {name}"
+        message = f"{target} requires {what}: this record has none; add one"
+        found.append(_problem(frame, empty & pl.col("e164").is_not_null(), message))
+    if requires.e164_max_digits:
+        most = requires.e164_max_digits
+        digits = pl.col("e164").str.len_chars() - 1
+        too_long = pl.format(
+            "the number {} has {} digits; {} takes at most {} (E.164's limit): check it",
+            pl.col("e164"),
+            digits,
+            pl.lit(target),
+            pl.lit(most),
+        )
+        found.append(_problem(frame, digits > most, too_long, "number_too_long"))
+    return pl.concat(found) if found else _EMPTY_ERRORS
+
+
+def _problem(
+    frame: pl.DataFrame,
+    where: pl.Expr,
+    message: str | pl.Expr,
+    code: str = "missing_required",
+) -> pl.DataFrame:
+    text = pl.lit(message) if isinstance(message, str) else message
+    return frame.filter(where.fill_null(False)).select(
+        pl.col("row").cast(pl.Int64),
+        pl.lit("required").alias("field"),
+        pl.lit(code).alias("error_code"),
+        text.cast(pl.String).alias("error_message"),
+    )
 
 
 def _phone_problems(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from pipeline.report import Tally
 from pipeline.run.ahead import map_ahead, read_ahead
 from pipeline.run.outputs import RunOutputs
 from pipeline.run.spool import Spool
+from pipeline.run.target import requirements_of
 from pipeline.sizes import parse_size
 from pipeline.validate import check_records
 
@@ -196,6 +197,7 @@ def prepared(
     )
     region = settings.default_region.upper()
     calling = calling_options(settings)
+    requires, target = requirements_of(settings)
     try:
         first = next(tables)  # read_chunks yields a piece at least
         columns = [c for c in first.frame.columns if c != "row"]
@@ -209,6 +211,8 @@ def prepared(
                 read_errors=table.row_errors,
                 wanted=wanted,
                 calling=calling,
+                requires=requires,
+                target=target,
             )
             return Prepared(table, mapping, first_valid_rows(records))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pipeline.config import Settings
 from pipeline.errors import UsageError
 from pipeline.progress import Progress
+from pipeline.requirements import Requirements
 from pipeline.secrets import api_key_from_env
 from pipeline.target_options import check_options
 from pipeline.targets import target_class
@@ -38,3 +39,11 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
         chunk_size=settings.chunk_size,
     )
     return cls(target_settings, progress)
+
+
+def requirements_of(settings: Settings) -> tuple[Requirements | None, str]:
+    """What ``settings.target`` requires of a contact, and its name (None: no target)."""
+    if not settings.target:
+        return None, ""
+    cls = target_class(settings.target)
+    return cls.capabilities.requires, cls.name

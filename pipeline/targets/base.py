@@ -36,6 +36,7 @@ from pipeline.errors import (
 )
 from pipeline.http import ApiClient, Auth, RateLimiter, RetryPolicy, error_detail
 from pipeline.progress import NullProgress, Progress
+from pipeline.requirements import Requirements
 from pipeline.secrets import ApiKey
 from pipeline.targets.frames import REMOTE_SCHEMA, RemoteFrames
 from pipeline.targets.listing import ListingBound
@@ -71,6 +72,8 @@ class Capabilities:
     required_options: tuple[str, ...] = ()
     #: every ``--option`` name the target reads (required ones included): others are refused
     known_options: tuple[str, ...] = ()
+    #: what the API refuses in a contact, checked with the records (``requirements``)
+    requires: Requirements = field(default_factory=Requirements)
     #: the options that name a part of the account (its lock and journal are their own)
     identity_options: tuple[str, ...] = ()
     notes: str = ""

@@ -250,6 +250,7 @@ def capabilities(d: Description) -> Capabilities:
         default_base_url=d.api.base_url or None,
         required_options=d.api.required_options,
         known_options=(*d.options, *COMMON_OPTIONS),
+        requires=d.requires,
         identity_options=d.api.identity_options,
         notes=d.about.notes,
         opt_out_readable=d.opt_out.readable,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from pipeline.errors import UsageError
+from pipeline.requirements import Requirements
 
 Scalar = str | int | float | bool
 Template = dict[str, Scalar]
@@ -171,6 +172,8 @@ class Description:
     delete: Delete
     opt_out: OptOut
     lists: Lists = field(default_factory=Lists)
+    #: what the API refuses in a contact, checked before anything is sent
+    requires: Requirements = field(default_factory=Requirements)
     quirks: str = ""
     options: dict[str, Scalar] = field(default_factory=dict)
 
