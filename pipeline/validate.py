@@ -20,7 +20,7 @@ import polars as pl
 
 from pipeline.normalize.country import UNKNOWN_COUNTRY, unknown_countries, with_country_codes
 from pipeline.normalize.fields import clean_fields, typed_fields
-from pipeline.normalize.phones import normalize_phones
+from pipeline.normalize.phone_cells import cell_phones
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
 from schemas.contact import ERROR_CODES, ContactModel
 
@@ -92,7 +92,7 @@ def contact_phones(
 
 def _phones(contacts: pl.DataFrame, default_region: str, *, calling: bool) -> pl.DataFrame:
     """:func:`contact_phones` of contacts whose countries are codes already."""
-    return normalize_phones(
+    return cell_phones(
         contacts["phone_input"],
         contacts.get_column("country", default=None),
         default_region,
