@@ -24,7 +24,10 @@ from pipeline.normalize.phone_cells import cell_phones
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
 from schemas.contact import ERROR_CODES, ContactModel
 
+#: the field of a note: said in error_message, with no error_code (the record stays valid)
+NOTE = "note"
 #: the order in which problems are named; the first one found is the row's error_code
+#: (notes come last: a record with a note and a problem has the problem's code)
 _CHECK_ORDER = (
     "read",
     "phone",
@@ -34,6 +37,7 @@ _CHECK_ORDER = (
     "timezone",
     "language",
     "opted_out",
+    NOTE,
 )
 _EMPTY_ERRORS = pl.DataFrame(
     schema={
@@ -73,6 +77,7 @@ def check_records(
         [
             _read_problems(read_errors),
             _phone_problems(contacts["row"], phones),
+            _phone_notes(contacts["row"], phones),
             type_problems(contacts["row"], phones, calling),
             _country_problems(unknown, default_region),
             schema_problems(frame),
@@ -142,6 +147,19 @@ def _phone_problems(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:
         (pl.lit("phone: ") + phones["phone_message"]).alias("error_message"),
     )
     return frame.filter(pl.col("error_code").is_not_null())
+
+
+def _phone_notes(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:
+    """A note (no error_code: the record stays valid) where the phone cell held more
+    than the number used (see :mod:`pipeline.normalize.phone_cells`)."""
+    if "phone_note" not in phones.columns:
+        return _EMPTY_ERRORS
+    frame = pl.DataFrame({"row": rows.cast(pl.Int64)}).with_columns(
+        pl.lit(NOTE).alias("field"),
+        pl.lit(None, dtype=pl.String).alias("error_code"),
+        (pl.lit("phone: ") + phones["phone_note"]).alias("error_message"),
+    )
+    return frame.filter(pl.col("error_message").is_not_null())
 
 
 def _country_problems(unknown: pl.DataFrame, default_region: str) -> pl.DataFrame:

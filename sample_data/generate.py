@@ -1701,7 +1701,7 @@ def build_google(numbers: Numbers, people: People) -> None:
             c,
             kind="multi_value_cell",
             detail="Phone 1 - Value holds two numbers joined by ' ::: ' "
-            "(invalid unless the reader splits it)",
+            "(the first valid one is used; the report notes the other)",
             e164=e164(n1),
         )
     )
