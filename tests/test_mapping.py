@@ -120,13 +120,28 @@ def test_not_a_phone_number_column(header: str) -> None:
 @pytest.mark.parametrize(
     "header",
     [
-        "Assistant's Phone", "Car Phone", "Company Main Phone", "Business Phone 2",
+        "Car Phone", "Company Main Phone", "Business Phone 2",
         "Home Phone 2", "Radio Phone", "TTY/TDD Phone", "SMS Phone", "Mobile Line",
         "Phone (Work)", "Direct Phone Number", "Contact Phone", "WhatsApp",
     ],
 )  # fmt: skip
 def test_other_phone_columns_are_candidates(header: str) -> None:
     assert header in map_columns(["Phone", header]).phone_columns
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Assistant's Phone", "Asst Phone", "Mum-home-mobile", "Mother's Mobile", "Spouse Phone",
+        "Emergency Contact Phone", "Partner Mobile", "Husband Cell", "Next of Kin Phone",
+        "Father Tel", "Dad's Phone", "Parent/Guardian Phone", "Sister-phone", "Notfall Handy",
+    ],
+)  # fmt: skip
+def test_columns_naming_another_person_are_never_phone_candidates(header: str) -> None:
+    """Issue 20 item 9: another person's number is never the contact's by guess."""
+    mapping = map_columns([header, "Phone"])
+    assert mapping.phone_columns == ["Phone"]
+    assert header in mapping.others
 
 
 def test_default_phone_preference_mobile_generic_work_home_other() -> None:

@@ -205,9 +205,17 @@ def input_section(result: RunResult) -> str:
     notes = []
     if mapping.guessed:
         notes.append("Guessed columns can be set with <code>--map FIELD=COLUMN</code>.")
+    if mapping.phone_reason and "phone" in mapping.fields:
+        notes.append(f"Phone from {cell(mapping.fields['phone'])}: {cell(mapping.phone_reason)}.")
     if len(mapping.phone_columns) > 1:
         order = ", ".join(cell(c) for c in mapping.phone_columns)
         notes.append(f"Phone columns, the first non-empty one wins: {order}.")
+    if mapping.others:
+        named = ", ".join(cell(c) for c in mapping.others)
+        notes.append(
+            f"Not the contact's phone, as they name another person: {named} "
+            "(<code>--map phone=COLUMN</code> if one is the contact's)."
+        )
     used = set(mapping.fields.values()) | set(mapping.metadata.values())
     unused = [h for h in table.headers if h not in used and h not in mapping.phone_columns]
     if unused:
