@@ -111,6 +111,8 @@ def _run(
     if not settings.quiet or result.exit_code != 0:
         if result.table.format != "CSV" and not settings.quiet:
             click.echo(f"input: {result.table.format}", err=True)
+        for note in result.table.notes if not settings.quiet else ():
+            click.echo(f"input: {clean(note)}", err=True)
         if (result.mapping.guessed or result.mapping.others) and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary), err=True, nl=False)

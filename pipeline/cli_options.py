@@ -40,6 +40,11 @@ def pipeline_options(func: F) -> F:
             help="The workbook sheet to read: its name or number, from 1 (default: the first).",
         ),
         click.option(
+            "--encoding",
+            metavar="NAME",
+            help="The CSV file's encoding, e.g. cp1252 or utf-8 (default: detected).",
+        ),
+        click.option(
             "--config",
             "config",
             type=click.Path(dir_okay=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, UsageError
 from pipeline.read import BAD_ENCODING, MALFORMED_ROW, RawTable, read_table
 
 
@@ -94,6 +95,36 @@ def test_utf8_with_bom(tmp_path: Path) -> None:
     assert table.encoding == "utf-8-sig"
     assert table.headers == ["Phone", "Name"]
     assert cells(table) == [(1, "1", "Jürgen")]
+
+
+def test_utf8_bom_on_a_windows_1252_file_falls_back_with_a_note(tmp_path: Path) -> None:
+    data = "Name,Phone\n" + "".join(f"José Müller {i},{i}\n" for i in range(10))
+    table = read(tmp_path, codecs.BOM_UTF8 + data.encode("cp1252"))
+    assert table.encoding == "cp1252"
+    assert table.headers == ["Name", "Phone"]
+    assert cells(table)[9] == (10, "José Müller 9", "9")
+    assert table.row_errors.height == 0
+    [note] = table.notes
+    assert "the file says UTF-8 (it starts with a UTF-8 byte order mark) but is not" in note
+    assert "re-save it as CSV UTF-8 or pass --encoding" in note and "utf-8-sig" not in note
+
+
+def test_utf8_bom_on_a_utf8_file_with_a_bad_byte_stays_utf8(tmp_path: Path) -> None:
+    data = "Name,Phone\n" + "".join(f"Zoë {i},{i}\n" for i in range(10))
+    table = read(tmp_path, codecs.BOM_UTF8 + data.encode() + b"Bad \xff,11\n")
+    assert table.encoding == "utf-8-sig"
+    assert errors(table) == [(11, BAD_ENCODING)]
+    message = table.row_errors["error_message"][0]
+    assert "not valid UTF-8" in message and "--encoding" in message and "utf-8-sig" not in message
+    assert table.notes == ()
+
+
+def test_forced_encoding(tmp_path: Path) -> None:
+    path = write(tmp_path, codecs.BOM_UTF8 + "Name,Phone\nJosé,1\n".encode("cp1252"))
+    table = read_table(path, encoding="cp1252")
+    assert (table.headers, cells(table), table.notes) == (["Name", "Phone"], [(1, "José", "1")], ())
+    with pytest.raises(UsageError, match="not a text encoding"):
+        read_table(path, encoding="rot13")
 
 
 def test_windows_1252_is_detected(tmp_path: Path) -> None:

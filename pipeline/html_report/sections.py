@@ -23,6 +23,7 @@ from pipeline.html_report.style import (
     CODE_MEANING,
     PLAN_ACTIONS,
 )
+from pipeline.read.encoding import described
 
 if TYPE_CHECKING:
     from pipeline.result import RunResult
@@ -229,7 +230,12 @@ def input_section(result: RunResult) -> str:
     delimiter = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
         table.delimiter, repr(table.delimiter)
     )
-    read_as = f"{table.encoding}, {delimiter}-separated" if table.format == "CSV" else table.format
+    notes += [cell(n) for n in table.notes]
+    read_as = (
+        f"{described(table.encoding)}, {delimiter}-separated"
+        if table.format == "CSV"
+        else table.format
+    )
     return (
         f'<details id="input"><summary><h3>How the file was read</h3> '
         f'<span class="muted">{cell(read_as)}, '

@@ -11,16 +11,20 @@ Bytes
     CSV text it would be saved as, read by the rules below; what we do not read is refused.
 
 Encoding
-    A UTF-8 BOM means UTF-8 (``encoding == "utf-8-sig"``); a UTF-16 BOM means UTF-16
-    (``"utf-16"``), and so does a NUL byte in every other position (``"utf-16-le"`` or
-    ``"utf-16-be"``). Otherwise strict UTF-8 is tried
-    first. When that fails the file is still read as UTF-8 (invalid sequences replaced
-    with U+FFFD, each record holding one flagged ``bad_encoding``) when it has a BOM or
-    when its valid multi-byte UTF-8 characters outnumber its invalid byte sequences: a
-    UTF-8 export with a few corrupted bytes. Otherwise the whole file is Windows-1252
-    (``"cp1252"``), or Latin-1 (``"latin-1"``) when it holds one of the five bytes
-    cp1252 leaves undefined. (A cp1252 file almost never contains a valid UTF-8
-    multi-byte sequence by accident, so the count separates the two cases well.)
+    ``encoding=`` (``--encoding``) forces one: any text codec Python knows, invalid bytes
+    replaced and flagged ``bad_encoding``, a leading BOM dropped (a UTF-8 one also before
+    an 8-bit codec). Otherwise it is detected. A UTF-16 BOM means UTF-16 (``"utf-16"``),
+    and so does a NUL byte in every other position (``"utf-16-le"`` or ``"utf-16-be"``).
+    Otherwise strict UTF-8 is tried first (after a UTF-8 BOM: ``"utf-8-sig"``). When
+    that fails the file is still read as UTF-8 (invalid sequences replaced with U+FFFD,
+    each record holding one flagged ``bad_encoding``) when its valid multi-byte UTF-8
+    characters outnumber its invalid byte sequences: a UTF-8 export with a few corrupted
+    bytes. Otherwise the whole file is Windows-1252 (``"cp1252"``), or Latin-1
+    (``"latin-1"``) when it holds one of the five bytes cp1252 leaves undefined. (A
+    cp1252 file almost never contains a valid UTF-8 multi-byte sequence by accident, so
+    the count separates the two cases well.) A UTF-8 BOM does not change the rule (tools
+    put one before cp1252 text); when it is overruled, ``notes`` holds one line saying so
+    and what to do.
 
 Binary data and NUL bytes
     When more than 10% of the first 64 KiB of text (and more than 16 characters) are

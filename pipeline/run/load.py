@@ -95,6 +95,7 @@ class _Gathered:
     first: RawTable | None = None
     mapping: ColumnMapping | None = None
     row_errors: list[pl.DataFrame] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, settings: Settings, outputs: RunOutputs | None) -> _Gathered:
@@ -113,6 +114,7 @@ class _Gathered:
                 self.outputs.headers = list(table.headers)
         checked = self.dedupe.settle(piece.records)
         self.row_errors.append(table.row_errors)
+        self.notes.extend(table.notes)
         if self.outputs is not None:
             assert self.wanted is not None  # set with outputs
             checked = checked.select(self.wanted)
@@ -129,7 +131,7 @@ class _Gathered:
     def loaded(self) -> Loaded:
         # read_chunks yields a piece at least
         assert self.first is not None and self.mapping is not None
-        whole = whole_table(self.first, self.row_errors)
+        whole = whole_table(self.first, self.row_errors, self.notes)
         if self.outputs is not None:
             assert self.outputs.tally is not None  # a piece at least
             return Loaded(whole, self.mapping, self.outputs.tally)
@@ -165,8 +167,11 @@ def load(settings: Settings, progress: Progress, outputs: RunOutputs | None = No
     return gathered.loaded()
 
 
-def whole_table(first: RawTable, row_errors: list[pl.DataFrame]) -> RawTable:
-    """The input as read, described by its first piece: no rows, every piece's errors."""
+def whole_table(
+    first: RawTable, row_errors: list[pl.DataFrame], notes: list[str] | None = None
+) -> RawTable:
+    """The input as read, described by its first piece: no rows, every piece's errors
+    and notes."""
     return RawTable(
         frame=first.frame.clear(),
         headers=first.headers,
@@ -175,6 +180,7 @@ def whole_table(first: RawTable, row_errors: list[pl.DataFrame]) -> RawTable:
         row_errors=pl.concat(row_errors),
         parser=first.parser,
         format=first.format,
+        notes=tuple(dict.fromkeys(notes or ())),
     )
 
 
@@ -186,7 +192,11 @@ def prepared(
     (``PREPARE_WORKERS`` pieces at a time)."""
     tables = read_ahead(
         read_chunks(
-            source, block_bytes=settings.read_block_bytes, sheet=settings.sheet, progress=progress
+            source,
+            block_bytes=settings.read_block_bytes,
+            sheet=settings.sheet,
+            encoding=settings.encoding,
+            progress=progress,
         )
     )
     region = settings.default_region.upper()
