@@ -22,6 +22,7 @@ from pipeline.normalize.country import UNKNOWN_COUNTRY, unknown_countries, with_
 from pipeline.normalize.fields import clean_fields, typed_fields
 from pipeline.normalize.phone_cells import cell_phones
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
+from pipeline.read import SHORT_ROW
 from schemas.contact import ERROR_CODES, ContactModel
 
 #: the field of a note: said in error_message, with no error_code (the record stays valid)
@@ -179,10 +180,11 @@ def _country_problems(unknown: pl.DataFrame, default_region: str) -> pl.DataFram
 def _read_problems(read_errors: pl.DataFrame | None) -> pl.DataFrame:
     if read_errors is None or read_errors.is_empty():
         return _EMPTY_ERRORS
+    note = pl.col("error_code") == SHORT_ROW  # a note: the record stays valid
     return read_errors.select(
         pl.col("row").cast(pl.Int64),
-        pl.lit("read").alias("field"),
-        pl.col("error_code"),
+        pl.when(note).then(pl.lit(NOTE)).otherwise(pl.lit("read")).alias("field"),
+        pl.when(note).then(None).otherwise(pl.col("error_code")).alias("error_code"),
         pl.col("error_message"),
     )
 

@@ -231,6 +231,8 @@ def input_section(result: RunResult) -> str:
         table.delimiter, repr(table.delimiter)
     )
     notes += [cell(n) for n in table.notes]
+    if table.blank_rows:
+        notes.append(f"{plural(table.blank_rows, 'blank row')} (every cell empty) skipped.")
     read_as = (
         f"{described(table.encoding)}, {delimiter}-separated"
         if table.format == "CSV"

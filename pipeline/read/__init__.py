@@ -37,8 +37,15 @@ Lines and records
     Line endings may be ``\\r\\n``, ``\\n`` or ``\\r``, mixed. A quoted cell may span
     lines; it is still one record. Blank lines (no characters at all) are not records
     and are not counted; leading and trailing blank lines are ignored. A line holding
-    only delimiters (``,,,``) *is* a record with empty cells. ``row`` is the 1-based
-    record number after the header.
+    only delimiters (``,,,``) *is* a record, counted, but see "Blank records". ``row``
+    is the 1-based record number after the header.
+
+Blank records
+    A record whose cells are all empty (or spaces), such as the ``,,,`` lines at the end
+    of spreadsheet exports or a workbook's empty rows, is left out of the table and
+    counted in ``blank_rows``; the other records keep their numbers (a gap where it
+    was). One with an error (a JSON line that is no object, whose cells are empty) is
+    kept, to be reported. Both readers leave them out the same way.
 
 Delimiter
     An Excel ``sep=X`` first line is obeyed (and dropped). Otherwise each of ``,`` ``;``
@@ -62,7 +69,10 @@ Cells
     a cell missing from a short record is null.
 
 Ragged records
-    Too few cells: padded with nulls, ``malformed_row``. Too many: the first cells are
+    Too few cells: padded with nulls (read as empty, as spreadsheets mean a row whose
+    trailing empty cells were not written) and noted with ``short_row``, a note rather
+    than an error: ``validate`` says it in ``error_message`` and the record stays valid
+    when nothing else is wrong. Too many: the first cells are
     kept; ``malformed_row`` names how many non-empty extra cells were dropped. Extra
     cells that are all empty (a trailing delimiter) are dropped without an error: no
     data is lost. A quote that is never closed swallows the rest of the file into one
@@ -98,7 +108,7 @@ from __future__ import annotations
 
 from pipeline.read.dialect import DELIMITERS, unique_names
 from pipeline.read.encoding import BAD_ENCODING
-from pipeline.read.parse import MALFORMED_ROW
+from pipeline.read.parse import MALFORMED_ROW, SHORT_ROW
 from pipeline.read.pieces import even_block, read_chunks
 from pipeline.read.source import BLOCK_BYTES
 from pipeline.read.table import RawTable, read_table
@@ -109,6 +119,7 @@ __all__ = [
     "DELIMITERS",
     "MALFORMED_ROW",
     "RawTable",
+    "SHORT_ROW",
     "even_block",
     "read_chunks",
     "read_table",

@@ -34,6 +34,7 @@ from pipeline.read.table import (
     drop_report_footer,
     read_piece,
     read_raw,
+    without_blank_rows,
 )
 
 
@@ -71,7 +72,7 @@ def read_chunks(
             block_bytes = even_block(size, block_bytes)
         try:
             for table in _pieces(stream, name, block_bytes, bar.update, forced):
-                yield annotated(table, as_csv) if as_csv else table
+                yield without_blank_rows(annotated(table, as_csv) if as_csv else table)
         finally:
             bar.close()
 

@@ -25,7 +25,7 @@ from pipeline.read.encoding import (
     replaced_message,
 )
 from pipeline.read.formats import Converted
-from pipeline.read.parse import parse_fast, parse_python, parse_scanned
+from pipeline.read.parse import SHORT_ROW, parse_fast, parse_python, parse_scanned
 from pipeline.read.source import BLOCK_BYTES, converted, describe, open_binary, read_block, unwrap
 
 _VISIBLE = re.compile(r"\S")
@@ -47,6 +47,8 @@ class RawTable:
     format: str = "CSV"
     #: lines for the person running about how the input was read (an overruled BOM)
     notes: tuple[str, ...] = ()
+    #: records left out as blank: every cell empty (see "Blank records")
+    blank_rows: int = 0
 
 
 def read_table(
@@ -70,7 +72,7 @@ def read_table(
         bar.update(len(raw))
     finally:
         bar.close()
-    return annotated(table, as_csv) if as_csv else table
+    return without_blank_rows(annotated(table, as_csv) if as_csv else table)
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,36 @@ def _flag_cells(frame: pl.DataFrame, mark: str, message: str) -> list[tuple[int,
 def _error_frame(errors: list[tuple[int, str, str]]) -> pl.DataFrame:
     frame = pl.DataFrame(errors, schema=_ERROR_SCHEMA, orient="row")
     return frame.sort(ROW, maintain_order=True)
+
+
+def without_blank_rows(table: RawTable) -> RawTable:
+    """``table`` without its blank records (every cell empty or spaces, no error but a
+    short row's note), counted in ``blank_rows``; the other rows keep their numbers."""
+    frame = table.frame
+    width = frame.width
+    if width < 2 or not frame.height:
+        return table
+
+    def empty(i: int) -> pl.Expr:
+        return pl.nth(i).is_null() | ~pl.nth(i).str.contains(r"\S")
+
+    # the first cell rules out most records at once; the others only where it is empty
+    maybe = frame.filter(empty(1))
+    if not maybe.height:
+        return table
+    blank = maybe.filter(pl.all_horizontal(empty(i) for i in range(1, width)))[ROW]
+    errors = table.row_errors
+    kept = errors.filter(pl.col("error_code") != SHORT_ROW)[ROW]
+    blank = blank.filter(~blank.is_in(kept.implode()))
+    if not len(blank):
+        return table
+    out = ~pl.col(ROW).is_in(blank.implode())
+    return replace(
+        table,
+        frame=frame.filter(out),
+        row_errors=errors.filter(out),
+        blank_rows=table.blank_rows + len(blank),
+    )
 
 
 def annotated(table: RawTable, converted: Converted) -> RawTable:

@@ -96,6 +96,7 @@ class _Gathered:
     mapping: ColumnMapping | None = None
     row_errors: list[pl.DataFrame] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    blank_rows: int = 0
 
     @classmethod
     def start(cls, settings: Settings, outputs: RunOutputs | None) -> _Gathered:
@@ -115,6 +116,7 @@ class _Gathered:
         checked = self.dedupe.settle(piece.records)
         self.row_errors.append(table.row_errors)
         self.notes.extend(table.notes)
+        self.blank_rows += table.blank_rows
         if self.outputs is not None:
             assert self.wanted is not None  # set with outputs
             checked = checked.select(self.wanted)
@@ -131,7 +133,7 @@ class _Gathered:
     def loaded(self) -> Loaded:
         # read_chunks yields a piece at least
         assert self.first is not None and self.mapping is not None
-        whole = whole_table(self.first, self.row_errors, self.notes)
+        whole = whole_table(self.first, self.row_errors, self.notes, self.blank_rows)
         if self.outputs is not None:
             assert self.outputs.tally is not None  # a piece at least
             return Loaded(whole, self.mapping, self.outputs.tally)
@@ -168,10 +170,13 @@ def load(settings: Settings, progress: Progress, outputs: RunOutputs | None = No
 
 
 def whole_table(
-    first: RawTable, row_errors: list[pl.DataFrame], notes: list[str] | None = None
+    first: RawTable,
+    row_errors: list[pl.DataFrame],
+    notes: list[str] | None = None,
+    blank_rows: int = 0,
 ) -> RawTable:
-    """The input as read, described by its first piece: no rows, every piece's errors
-    and notes."""
+    """The input as read, described by its first piece: no rows, every piece's errors,
+    notes and blank records."""
     return RawTable(
         frame=first.frame.clear(),
         headers=first.headers,
@@ -181,6 +186,7 @@ def whole_table(
         parser=first.parser,
         format=first.format,
         notes=tuple(dict.fromkeys(notes or ())),
+        blank_rows=blank_rows,
     )
 
 
