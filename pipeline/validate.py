@@ -18,9 +18,11 @@ from collections.abc import Collection
 import pandera.errors
 import polars as pl
 
+from pipeline.mapping import OTHERS_COLUMN
 from pipeline.normalize.country import UNKNOWN_COUNTRY, unknown_countries, with_country_codes
 from pipeline.normalize.fields import clean_fields, typed_fields
 from pipeline.normalize.phone_cells import cell_phones
+from pipeline.normalize.phones import MISSING_PHONE
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
 from pipeline.read import SHORT_ROW
 from schemas.contact import ERROR_CODES, ContactModel
@@ -69,6 +71,9 @@ def check_records(
     are not worked out.
     """
     calling = calling or CallingOptions()
+    others = contacts.get_column(OTHERS_COLUMN, default=None)
+    if others is not None:
+        contacts = contacts.drop(OTHERS_COLUMN)
     unknown = unknown_countries(contacts)
     contacts = with_country_codes(contacts)
     if phones is None:
@@ -77,7 +82,7 @@ def check_records(
     problems = pl.concat(
         [
             _read_problems(read_errors),
-            _phone_problems(contacts["row"], phones),
+            _phone_problems(contacts["row"], phones, others),
             _phone_notes(contacts["row"], phones),
             type_problems(contacts["row"], phones, calling),
             _country_problems(unknown, default_region),
@@ -141,11 +146,29 @@ _REASONS = {
 }
 
 
-def _phone_problems(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:
+def _phone_problems(
+    rows: pl.Series, phones: pl.DataFrame, others: pl.Series | None = None
+) -> pl.DataFrame:
+    """The phone's problems; ``others``: the column of another person's number a record
+    holds (see :mod:`pipeline.mapping`), named when the record has none of its own."""
+    message = pl.lit("phone: ") + phones["phone_message"]
+    if others is not None:
+        theirs = pl.lit(others)
+        message = (
+            pl.when((phones["phone_error"] == MISSING_PHONE) & theirs.is_not_null())
+            .then(
+                pl.format(
+                    "phone: the contact has no phone of its own; '{}' holds another "
+                    "person's number (--map phone=COLUMN if it is the contact's)",
+                    theirs,
+                )
+            )
+            .otherwise(message)
+        )
     frame = pl.DataFrame({"row": rows.cast(pl.Int64)}).with_columns(
         pl.lit("phone").alias("field"),
         phones["phone_error"].alias("error_code"),
-        (pl.lit("phone: ") + phones["phone_message"]).alias("error_message"),
+        message.alias("error_message"),
     )
     return frame.filter(pl.col("error_code").is_not_null())
 

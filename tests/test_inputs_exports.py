@@ -75,6 +75,10 @@ def test_civicrm_export_takes_the_contacts_own_phone_not_the_mothers(
     rows = _report(report)
     assert [r["e164"] for r in rows] == ["+61293744000", "+61396001234", ""]
     assert rows[2]["error_code"] == "missing_phone"  # never her mother's 0414 555 666
+    assert (
+        "no phone of its own; 'Mum-phone' holds another person's number"
+        in (rows[2]["error_message"])
+    )
     assert "phone        <- 'Phone' (the contact's only phone column)" in done.stderr
     line = next(x for x in done.stderr.splitlines() if "another person" in x)
     for column in ("'Mum-phone' (mum)", "'Mum-home-mobile' (mum)", "'Sister-phone' (sister)"):

@@ -62,11 +62,17 @@ Metadata
 from __future__ import annotations
 
 from pipeline.mapping.columns import ColumnMapping, map_columns
-from pipeline.mapping.contact_frame import PHONE_COLUMN, PHONE_INPUT, to_contact_frame
+from pipeline.mapping.contact_frame import (
+    OTHERS_COLUMN,
+    PHONE_COLUMN,
+    PHONE_INPUT,
+    to_contact_frame,
+)
 from pipeline.mapping.headers import ALIASES, key, words
 
 __all__ = [
     "ALIASES",
+    "OTHERS_COLUMN",
     "PHONE_COLUMN",
     "PHONE_INPUT",
     "ColumnMapping",

@@ -16,6 +16,9 @@ from pipeline.read import RawTable
 
 PHONE_INPUT: Final = "phone_input"
 PHONE_COLUMN: Final = "phone_column"
+#: the first non-empty column of another person's phone (``ColumnMapping.others``), when
+#: the mapping left any out
+OTHERS_COLUMN: Final = "phone_of_another"
 
 
 def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
@@ -42,7 +45,14 @@ def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
         exprs.append(value.alias(name))
     for meta, column in mapping.metadata.items():
         exprs.append(_clean(col(column)).alias(METADATA_PREFIX + meta))
+    if mapping.others:  # for the message of a record whose only number is someone else's
+        held = [pl.when(_present(col(c))).then(pl.lit(c)) for c in mapping.others]
+        exprs.append(pl.coalesce(held).cast(pl.String).alias(OTHERS_COLUMN))
     return table.frame.select(exprs)
+
+
+def _present(cell: pl.Expr) -> pl.Expr:
+    return (cell.str.strip_chars().str.len_chars() > 0).fill_null(False)
 
 
 def _phone_choice(
@@ -61,7 +71,7 @@ def _phone_choice(
     slots = len(candidates)
 
     def present(name: str) -> pl.Expr:
-        return (col(name).str.strip_chars().str.len_chars() > 0).fill_null(False)
+        return _present(col(name))
 
     if slots == 1:  # nothing to rank (and the ranking costs some 25 ms a 336k-row piece)
         only = candidates[0]
