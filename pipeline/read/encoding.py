@@ -128,10 +128,11 @@ def described(encoding: str) -> str:
 
 def replaced_message(encoding: str) -> str:
     """The ``bad_encoding`` message of a record whose bytes were not valid ``encoding``."""
+    other = "latin-1" if encoding == "cp1252" else "cp1252"
     return (
         f"bytes that are not valid {described(encoding)} were replaced with \ufffd; if the "
-        "file is in another encoding, pass --encoding (e.g. --encoding cp1252), or re-save "
-        "it as CSV UTF-8"
+        f"file is in another encoding, pass --encoding (e.g. --encoding {other}), or "
+        "re-save it as CSV UTF-8"
     )
 
 
