@@ -119,7 +119,9 @@ def _run(
     if not settings.quiet or result.exit_code != 0:
         if result.table.format != "CSV" and not settings.quiet:
             click.echo(f"input: {result.table.format}", err=True)
-        if result.mapping.guessed and not settings.quiet:
+        for note in result.table.notes if not settings.quiet else ():
+            click.echo(f"input: {clean(note)}", err=True)
+        if (result.mapping.guessed or result.mapping.others) and not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary), err=True, nl=False)
     reset = result.summary.extra.get("state_reset")
@@ -132,10 +134,21 @@ def _run(
 
 
 def mapping_lines(mapping: ColumnMapping) -> str:
-    """The columns the tool chose by itself, and how to override them."""
+    """The columns the tool chose by itself (the phone's with the reason), the phone
+    columns left out as another person's, and how to override them."""
     lines = ["columns mapped by guess (override with --map FIELD=COLUMN):\n"]
-    for field, column in mapping.guessed.items():
-        lines.append(f"  {field:<12} <- {column!r}\n")
+    guessed = dict(mapping.guessed)
+    if mapping.others and "phone" in mapping.fields:
+        guessed = {"phone": mapping.fields["phone"], **guessed}
+    for field, column in guessed.items():
+        why = f" ({mapping.phone_reason})" if field == "phone" and mapping.phone_reason else ""
+        lines.append(f"  {field:<12} <- {column!r}{why}\n")
+    if mapping.others:
+        named = ", ".join(f"{c!r} ({word})" for c, word in mapping.others.items())
+        lines.append(
+            f"  not the contact's phone, as they name another person: {named} "
+            "(--map phone=COLUMN if one is the contact's)\n"
+        )
     if len(mapping.phone_columns) > 1:
         order = ", ".join(repr(c) for c in mapping.phone_columns)
         lines.append(f"  phone columns, first non-empty wins: {order} (--phone-preference)\n")

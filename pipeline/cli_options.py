@@ -46,6 +46,11 @@ def pipeline_options(func: F) -> F:
             "e.g. 500M, 20G).",
         ),
         click.option(
+            "--encoding",
+            metavar="NAME",
+            help="The CSV file's encoding, e.g. cp1252 or utf-8 (default: detected).",
+        ),
+        click.option(
             "--config",
             "config",
             type=click.Path(dir_okay=False),

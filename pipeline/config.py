@@ -31,6 +31,8 @@ class Settings:
     input: str | None = None
     #: a workbook's sheet: its name or its number, from 1 (None: the first)
     sheet: str | None = None
+    #: a CSV file's encoding, forced (None: detected)
+    encoding: str | None = None
     target: str | None = None
     base_url: str | None = None
     api_key_env: str = "CONTACT_SYNC_API_KEY"
@@ -81,6 +83,7 @@ class Settings:
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "input": str,
     "sheet": (str, int),
+    "encoding": str,
     "target": str,
     "base_url": str,
     "api_key_env": str,
@@ -128,6 +131,7 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "max_deletes": _limit_problem,
     "max_invalid": _limit_problem,
     "sheet": lambda v: None if isinstance(v, str) or v >= 1 else f"counts from 1, not {v}",
+    "encoding": lambda v: _encoding_problem(v),
     "chunk_size": _at_least_one,
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
@@ -141,6 +145,16 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
         "A name is letters, digits and _, not starting with a digit (the value is not shown)"
     ),
 }
+
+
+def _encoding_problem(value: str) -> str | None:
+    from pipeline.read.encoding import checked_encoding
+
+    try:
+        checked_encoding(value)
+    except UsageError as exc:
+        return str(exc).replace(f"--encoding {value!r} ", "")
+    return None
 
 
 def _types_problem(value: Any) -> str | None:
@@ -342,6 +356,10 @@ def _check_settings(settings: Settings) -> None:
     from pipeline.normalize.screening import parse_types
 
     parse_types(settings.reject_types)
+    if settings.encoding is not None:
+        from pipeline.read.encoding import checked_encoding
+
+        checked_encoding(settings.encoding)
     check_variable_name(settings.api_key_env)
     if settings.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")

@@ -312,6 +312,9 @@ def human_summary(summary: Summary) -> str:
         out.write(
             f"  ... and {len(summary.error_codes) - len(codes)} more error codes (see the report)\n"
         )
+    blank = summary.extra.get("blank_rows")
+    if blank:
+        out.write(f"  blank rows skipped (every cell empty): {blank}\n")
     for name, path in summary.extra.get("files", {}).items():
         out.write(f"  {_FILE_LABELS.get(name, name)}: {path}\n")
     return out.getvalue()

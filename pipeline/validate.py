@@ -18,14 +18,20 @@ from collections.abc import Collection
 import pandera.errors
 import polars as pl
 
+from pipeline.mapping import OTHERS_COLUMN
 from pipeline.normalize.country import UNKNOWN_COUNTRY, unknown_countries, with_country_codes
 from pipeline.normalize.fields import clean_fields, typed_fields
-from pipeline.normalize.phones import normalize_phones
+from pipeline.normalize.phone_cells import cell_phones
+from pipeline.normalize.phones import MISSING_PHONE
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
+from pipeline.read import SHORT_ROW
 from pipeline.requirements import SOURCES, Requirements
 from schemas.contact import ERROR_CODES, ContactModel
 
+#: the field of a note: said in error_message, with no error_code (the record stays valid)
+NOTE = "note"
 #: the order in which problems are named; the first one found is the row's error_code
+#: (notes come last: a record with a note and a problem has the problem's code)
 _CHECK_ORDER = (
     "read",
     "phone",
@@ -36,6 +42,7 @@ _CHECK_ORDER = (
     "timezone",
     "language",
     "opted_out",
+    NOTE,
 )
 _EMPTY_ERRORS = pl.DataFrame(
     schema={
@@ -69,6 +76,9 @@ def check_records(
     are not worked out.
     """
     calling = calling or CallingOptions()
+    others = contacts.get_column(OTHERS_COLUMN, default=None)
+    if others is not None:
+        contacts = contacts.drop(OTHERS_COLUMN)
     unknown = unknown_countries(contacts)
     contacts = with_country_codes(contacts)
     if phones is None:
@@ -77,7 +87,8 @@ def check_records(
     problems = pl.concat(
         [
             _read_problems(read_errors),
-            _phone_problems(contacts["row"], phones),
+            _phone_problems(contacts["row"], phones, others),
+            _phone_notes(contacts["row"], phones),
             type_problems(contacts["row"], phones, calling),
             _country_problems(unknown, default_region),
             schema_problems(frame),
@@ -98,7 +109,7 @@ def contact_phones(
 
 def _phones(contacts: pl.DataFrame, default_region: str, *, calling: bool) -> pl.DataFrame:
     """:func:`contact_phones` of contacts whose countries are codes already."""
-    return normalize_phones(
+    return cell_phones(
         contacts["phone_input"],
         contacts.get_column("country", default=None),
         default_region,
@@ -185,13 +196,44 @@ def _problem(
     )
 
 
-def _phone_problems(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:
+def _phone_problems(
+    rows: pl.Series, phones: pl.DataFrame, others: pl.Series | None = None
+) -> pl.DataFrame:
+    """The phone's problems; ``others``: the column of another person's number a record
+    holds (see :mod:`pipeline.mapping`), named when the record has none of its own."""
+    message = pl.lit("phone: ") + phones["phone_message"]
+    if others is not None:
+        theirs = pl.lit(others)
+        message = (
+            pl.when((phones["phone_error"] == MISSING_PHONE) & theirs.is_not_null())
+            .then(
+                pl.format(
+                    "phone: the contact has no phone of its own; '{}' holds another "
+                    "person's number (--map phone=COLUMN if it is the contact's)",
+                    theirs,
+                )
+            )
+            .otherwise(message)
+        )
     frame = pl.DataFrame({"row": rows.cast(pl.Int64)}).with_columns(
         pl.lit("phone").alias("field"),
         phones["phone_error"].alias("error_code"),
-        (pl.lit("phone: ") + phones["phone_message"]).alias("error_message"),
+        message.alias("error_message"),
     )
     return frame.filter(pl.col("error_code").is_not_null())
+
+
+def _phone_notes(rows: pl.Series, phones: pl.DataFrame) -> pl.DataFrame:
+    """A note (no error_code: the record stays valid) where the phone cell held more
+    than the number used (see :mod:`pipeline.normalize.phone_cells`)."""
+    if "phone_note" not in phones.columns:
+        return _EMPTY_ERRORS
+    frame = pl.DataFrame({"row": rows.cast(pl.Int64)}).with_columns(
+        pl.lit(NOTE).alias("field"),
+        pl.lit(None, dtype=pl.String).alias("error_code"),
+        (pl.lit("phone: ") + phones["phone_note"]).alias("error_message"),
+    )
+    return frame.filter(pl.col("error_message").is_not_null())
 
 
 def _country_problems(unknown: pl.DataFrame, default_region: str) -> pl.DataFrame:
@@ -211,10 +253,11 @@ def _country_problems(unknown: pl.DataFrame, default_region: str) -> pl.DataFram
 def _read_problems(read_errors: pl.DataFrame | None) -> pl.DataFrame:
     if read_errors is None or read_errors.is_empty():
         return _EMPTY_ERRORS
+    note = pl.col("error_code") == SHORT_ROW  # a note: the record stays valid
     return read_errors.select(
         pl.col("row").cast(pl.Int64),
-        pl.lit("read").alias("field"),
-        pl.col("error_code"),
+        pl.when(note).then(pl.lit(NOTE)).otherwise(pl.lit("read")).alias("field"),
+        pl.when(note).then(None).otherwise(pl.col("error_code")).alias("error_code"),
         pl.col("error_message"),
     )
 

@@ -1701,7 +1701,7 @@ def build_google(numbers: Numbers, people: People) -> None:
             c,
             kind="multi_value_cell",
             detail="Phone 1 - Value holds two numbers joined by ' ::: ' "
-            "(invalid unless the reader splits it)",
+            "(the first valid one is used; the report notes the other)",
             e164=e164(n1),
         )
     )
@@ -2537,7 +2537,7 @@ def build_excel_eu(numbers: Numbers, people: People) -> None:
 
     bad(
         "invalid_phone",
-        "'4,91523E+11' (Excel turned the number into scientific notation with a decimal comma)",
+        "'4,91523E+11' (Excel turned the number into scientific notation with a decimal comma: scientific_notation)",
         Mobil="4,91523E+11",
     )
     bad("invalid_phone", "'+49 30 1' (too short)", Mobil="+49 30 1")
@@ -2664,7 +2664,7 @@ def build_excel_latin1(numbers: Numbers, people: People) -> None:
 
     bad(
         "invalid_phone",
-        "'1.20256E+10' (Excel scientific notation)",
+        "'1.20256E+10' (Excel scientific notation: scientific_notation)",
         name=("Ramón", "Ibáñez"),
         Mobile="1.20256E+10",
     )

@@ -111,9 +111,10 @@ def test_invalid_utf8_in_a_line_is_flagged(tmp_path: Path) -> None:
     data = b'{"phone": "1", "name": "Zo\xeb"}\n{"phone": "2", "name": "ok"}\n'
     table = read_table(_bytes(tmp_path / "b.jsonl", data))
     assert table.frame.rows() == [(1, "1", "Zo\ufffd"), (2, "2", "ok")]
-    assert table.row_errors.rows() == [
-        (1, "bad_encoding", "invalid utf-8 bytes replaced with \ufffd")
-    ]
+    [(row, code, message)] = table.row_errors.rows()
+    assert (row, code) == (1, "bad_encoding")
+    assert message.startswith("bytes that are not valid UTF-8 were replaced with \ufffd")
+    assert "re-save the file as UTF-8" in message and "utf-8" not in message
 
 
 def _bytes(path: Path, data: bytes) -> Path:

@@ -120,13 +120,28 @@ def test_not_a_phone_number_column(header: str) -> None:
 @pytest.mark.parametrize(
     "header",
     [
-        "Assistant's Phone", "Car Phone", "Company Main Phone", "Business Phone 2",
+        "Car Phone", "Company Main Phone", "Business Phone 2",
         "Home Phone 2", "Radio Phone", "TTY/TDD Phone", "SMS Phone", "Mobile Line",
         "Phone (Work)", "Direct Phone Number", "Contact Phone", "WhatsApp",
     ],
 )  # fmt: skip
 def test_other_phone_columns_are_candidates(header: str) -> None:
     assert header in map_columns(["Phone", header]).phone_columns
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Assistant's Phone", "Asst Phone", "Mum-home-mobile", "Mother's Mobile", "Spouse Phone",
+        "Emergency Contact Phone", "Partner Mobile", "Husband Cell", "Next of Kin Phone",
+        "Father Tel", "Dad's Phone", "Parent/Guardian Phone", "Sister-phone", "Notfall Handy",
+    ],
+)  # fmt: skip
+def test_columns_naming_another_person_are_never_phone_candidates(header: str) -> None:
+    """Issue 20 item 9: another person's number is never the contact's by guess."""
+    mapping = map_columns([header, "Phone"])
+    assert mapping.phone_columns == ["Phone"]
+    assert header in mapping.others
 
 
 def test_default_phone_preference_mobile_generic_work_home_other() -> None:
@@ -262,7 +277,7 @@ def test_contact_frame_columns_and_values(tmp_path: Path) -> None:
         "Mobile,Phone,First Name,Email,metadata.plan,Notes\n"
         "  ,+1 555 0100,  Ann ,ann@x.org, gold ,\n"
         "+1 555 0101 ,,Bob,, ,  \n"
-        ",,,,,\n",
+        ",,,,,x\n",  # no phone, no name (an all-empty row would be no record: issue 20.10)
     )
     mapping = map_columns(table.frame.columns)
     frame = to_contact_frame(table, mapping)
@@ -278,7 +293,7 @@ def test_contact_frame_columns_and_values(tmp_path: Path) -> None:
     ]
     assert frame["first_name"].to_list() == ["Ann", "Bob", None]
     assert frame["email"].to_list() == ["ann@x.org", None, None]
-    assert frame["notes"].to_list() == [None, None, None]
+    assert frame["notes"].to_list() == [None, None, "x"]
     assert frame["metadata.plan"].to_list() == ["gold", None, None]
     assert frame["company"].to_list() == [None, None, None]
 
@@ -287,8 +302,9 @@ def test_one_phone_column_chooses_as_with_more(tmp_path: Path) -> None:
     """One candidate is not ranked: its non-blank cells are chosen, as the ranking of
     several candidates (here with an empty second one) chooses them."""
     cells = ["+1 555 0100", "   ", '""', " 0101 ", "\u00a0", "x"]  # "" quoted: not a blank line
-    one = table_of(tmp_path, "Phone\n" + "".join(f"{c}\n" for c in cells))
-    two = table_of(tmp_path, "Phone,Other Phone\n" + "".join(f"{c},\n" for c in cells))
+    # a Name in every row: a row of blank cells only would be no record (issue 20.10)
+    one = table_of(tmp_path, "Phone,Name\n" + "".join(f"{c},n\n" for c in cells))
+    two = table_of(tmp_path, "Phone,Other Phone,Name\n" + "".join(f"{c},,n\n" for c in cells))
     chosen = to_contact_frame(one, map_columns(one.frame.columns))
     ranked = to_contact_frame(two, map_columns(two.frame.columns))
     assert ranked.select("phone_input", "phone_column").rows() == [

@@ -82,6 +82,21 @@ def test_an_unknown_region_code_is_refused(cli: Cli, source: Path, tmp_path: Pat
     assert cli("validate", source, "--default-region", "gb").exit_code == 0
 
 
+def test_an_unknown_region_code_stops_plan_and_sync_before_any_request(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    for command in ("plan", "sync"):
+        result = cli(
+            command, source, "--target", "arnis", "--base-url", sandbox.url,
+            "--default-region", "XX", "--state-dir", tmp_path / "state",
+        )  # fmt: skip
+        assert result.exit_code == 2
+        assert "--default-region 'XX' is not a country code with a numbering plan" in result.stderr
+        assert "like US, GB, DE or IN" in result.stderr
+    assert sandbox.store.requests == []
+
+
 # -- issue 20 item 14: --base-url --------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -15,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError
-from pipeline.read import BAD_ENCODING, MALFORMED_ROW, RawTable, read_table
+from pipeline.errors import InputError, UsageError
+from pipeline.read import BAD_ENCODING, MALFORMED_ROW, SHORT_ROW, RawTable, read_table
 
 
 def write(tmp_path: Path, data: bytes, name: str = "contacts.csv") -> Path:
@@ -94,6 +95,36 @@ def test_utf8_with_bom(tmp_path: Path) -> None:
     assert table.encoding == "utf-8-sig"
     assert table.headers == ["Phone", "Name"]
     assert cells(table) == [(1, "1", "Jürgen")]
+
+
+def test_utf8_bom_on_a_windows_1252_file_falls_back_with_a_note(tmp_path: Path) -> None:
+    data = "Name,Phone\n" + "".join(f"José Müller {i},{i}\n" for i in range(10))
+    table = read(tmp_path, codecs.BOM_UTF8 + data.encode("cp1252"))
+    assert table.encoding == "cp1252"
+    assert table.headers == ["Name", "Phone"]
+    assert cells(table)[9] == (10, "José Müller 9", "9")
+    assert table.row_errors.height == 0
+    [note] = table.notes
+    assert "the file says UTF-8 (it starts with a UTF-8 byte order mark) but is not" in note
+    assert "re-save it as CSV UTF-8 or pass --encoding" in note and "utf-8-sig" not in note
+
+
+def test_utf8_bom_on_a_utf8_file_with_a_bad_byte_stays_utf8(tmp_path: Path) -> None:
+    data = "Name,Phone\n" + "".join(f"Zoë {i},{i}\n" for i in range(10))
+    table = read(tmp_path, codecs.BOM_UTF8 + data.encode() + b"Bad \xff,11\n")
+    assert table.encoding == "utf-8-sig"
+    assert errors(table) == [(11, BAD_ENCODING)]
+    message = table.row_errors["error_message"][0]
+    assert "not valid UTF-8" in message and "--encoding" in message and "utf-8-sig" not in message
+    assert table.notes == ()
+
+
+def test_forced_encoding(tmp_path: Path) -> None:
+    path = write(tmp_path, codecs.BOM_UTF8 + "Name,Phone\nJosé,1\n".encode("cp1252"))
+    table = read_table(path, encoding="cp1252")
+    assert (table.headers, cells(table), table.notes) == (["Name", "Phone"], [(1, "José", "1")], ())
+    with pytest.raises(UsageError, match="not a text encoding"):
+        read_table(path, encoding="rot13")
 
 
 def test_windows_1252_is_detected(tmp_path: Path) -> None:
@@ -185,9 +216,12 @@ def test_blank_lines_are_not_records(tmp_path: Path) -> None:
     assert table.row_errors.height == 0
 
 
-def test_delimiter_only_line_is_a_record_of_empty_cells(tmp_path: Path) -> None:
-    table = read(tmp_path, b"Phone,Name\n,\n1,a\n")
-    assert cells(table) == [(1, "", ""), (2, "1", "a")]
+def test_delimiter_only_line_is_a_blank_record_left_out(tmp_path: Path) -> None:
+    """Issue 20 item 10: counted (the next record keeps its number), not in the table."""
+    table = read(tmp_path, b"Phone,Name\n,\n1,a\n , \n,,,\n")
+    assert cells(table) == [(2, "1", "a")]
+    assert table.blank_rows == 3
+    assert table.row_errors.height == 0
 
 
 def test_header_only_gives_an_empty_frame(tmp_path: Path) -> None:
@@ -266,7 +300,7 @@ def test_empty_header_line(tmp_path: Path) -> None:
 # -- ragged records ------------------------------------------------------------------
 
 
-def test_short_rows_are_padded_with_null_and_flagged(tmp_path: Path) -> None:
+def test_short_rows_are_padded_with_null_and_noted(tmp_path: Path) -> None:
     table = read(tmp_path, b"Phone,First,Last\n1,a,b\n2,c\n3\n4,,\n")
     assert cells(table) == [
         (1, "1", "a", "b"),
@@ -274,8 +308,9 @@ def test_short_rows_are_padded_with_null_and_flagged(tmp_path: Path) -> None:
         (3, "3", None, None),
         (4, "4", "", ""),
     ]
-    assert errors(table) == [(2, MALFORMED_ROW), (3, MALFORMED_ROW)]
+    assert errors(table) == [(2, SHORT_ROW), (3, SHORT_ROW)]
     assert "too few cells: 2 of 3" in table.row_errors["error_message"][0]
+    assert "read as empty" in table.row_errors["error_message"][0]
 
 
 def test_long_rows_keep_the_first_cells_and_are_flagged(tmp_path: Path) -> None:
@@ -290,7 +325,7 @@ def test_long_rows_keep_the_first_cells_and_are_flagged(tmp_path: Path) -> None:
 def test_ragged_rows_keep_row_numbers_across_multiline_cells(tmp_path: Path) -> None:
     table = read(tmp_path, b'Phone,Notes\n1,"a\nb"\n2\n\n3,"c\r\nd",x\n4,e\n')
     assert [r[0] for r in cells(table)] == [1, 2, 3, 4]
-    assert errors(table) == [(2, MALFORMED_ROW), (3, MALFORMED_ROW)]
+    assert errors(table) == [(2, SHORT_ROW), (3, MALFORMED_ROW)]
 
 
 def test_unclosed_quote_swallows_the_rest_and_is_flagged(tmp_path: Path) -> None:
@@ -322,7 +357,7 @@ def test_ragged_rows_in_a_big_quoted_file(tmp_path: Path) -> None:
     assert table.frame.row(10) == (11, "short", None, None)
     assert table.frame.row(20) == (21, "21", "Name, 21", "a\nb")
     assert table.frame.row(29) == (30, "31", "x", "y")
-    assert errors(table) == [(11, MALFORMED_ROW), (30, MALFORMED_ROW)]
+    assert errors(table) == [(11, SHORT_ROW), (30, MALFORMED_ROW)]
 
 
 def test_salesforce_report_footer_is_dropped(tmp_path: Path) -> None:
@@ -339,7 +374,7 @@ def test_salesforce_report_footer_is_dropped(tmp_path: Path) -> None:
 def test_one_cell_records_at_the_end_without_a_footer_are_kept(tmp_path: Path) -> None:
     table = read(tmp_path, b"Phone,Name\n1,a\nTotal: 1\nconfidential\n")
     assert cells(table) == [(1, "1", "a"), (2, "Total: 1", None), (3, "confidential", None)]
-    assert errors(table) == [(2, MALFORMED_ROW), (3, MALFORMED_ROW)]
+    assert errors(table) == [(2, SHORT_ROW), (3, SHORT_ROW)]
 
 
 # -- big and odd ---------------------------------------------------------------------
@@ -356,7 +391,7 @@ def test_a_ten_megabyte_cell_in_a_ragged_file(tmp_path: Path) -> None:
     big = "y" * (10 * 1024 * 1024)
     table = read(tmp_path, f"Phone,Notes,Tags\n1,{big}\n".encode())
     assert table.frame["Notes"].str.len_chars().to_list() == [len(big)]
-    assert errors(table) == [(1, MALFORMED_ROW)]
+    assert errors(table) == [(1, SHORT_ROW)]
 
 
 def test_ten_thousand_columns(tmp_path: Path) -> None:
@@ -500,8 +535,9 @@ def test_csv_writer_output_reads_back_exactly(
     writer.writerows(rows)
     table = read(tmp_path, buffer.getvalue().encode())
     assert table.headers == header
-    assert table.frame["row"].to_list() == list(range(1, len(rows) + 1))
-    assert [list(r[1:]) for r in table.frame.rows()] == rows
+    kept = [(n, row) for n, row in enumerate(rows, start=1) if not all(map(_blank, row))]
+    assert [(r[0], list(r[1:])) for r in table.frame.rows()] == kept
+    assert table.blank_rows == len(rows) - len(kept)
     assert table.row_errors.height == 0
 
 
@@ -545,25 +581,35 @@ def messy_files(draw: st.DrawFn) -> tuple[str, str]:
     return f"sep={delimiter}\n{text}", delimiter
 
 
-def reference(text: str, delimiter: str) -> tuple[list[list[str | None]], list[int]]:
-    """What the csv module reads, fitted to the header the way the docstring says."""
+def _blank(cell: str | None) -> bool:
+    return cell is None or not cell.strip()
+
+
+def reference(
+    text: str, delimiter: str
+) -> tuple[list[tuple[int, list[str | None]]], list[int], list[int]]:
+    """What the csv module reads, fitted to the header the way the docstring says: the
+    records kept (numbered; blank ones left out), the malformed ones, the short ones."""
     body = text.split("\n", 1)[1]
     records = [r for r in csv.reader(io.StringIO(body, newline=""), delimiter=delimiter) if r]
     header = records[0]
     while header and header[-1] == "":
         header.pop()
     width = len(header)
-    rows: list[list[str | None]] = []
-    bad = []
+    rows: list[tuple[int, list[str | None]]] = []
+    bad, short = [], []
     for number, record in enumerate(records[1:], start=1):
         cells: list[str | None] = list(record[:width])
+        lost = any(c.strip() for c in record[width:])
+        if lost:
+            bad.append(number)
+        elif all(map(_blank, cells)):
+            continue  # a blank record (a short one's note goes with it)
         if len(record) < width:
-            bad.append(number)
+            short.append(number)
             cells += [None] * (width - len(record))
-        elif any(c.strip() for c in record[width:]):
-            bad.append(number)
-        rows.append(cells)
-    return rows, bad
+        rows.append((number, cells))
+    return rows, bad, short
 
 
 @settings(
@@ -572,12 +618,14 @@ def reference(text: str, delimiter: str) -> tuple[list[list[str | None]], list[i
 @given(spec=messy_files())
 def test_messy_files_read_like_the_csv_module(tmp_path: Path, spec: tuple[str, str]) -> None:
     text, delimiter = spec
-    expected_rows, expected_bad = reference(text, delimiter)
+    expected_rows, expected_bad, expected_short = reference(text, delimiter)
     table = read(tmp_path, text.encode())
     assert table.delimiter == delimiter
-    assert [list(r[1:]) for r in table.frame.rows()] == expected_rows
+    assert [(r[0], list(r[1:])) for r in table.frame.rows()] == expected_rows
     malformed = table.row_errors.filter(pl.col("error_code") == MALFORMED_ROW)
     assert malformed["row"].to_list() == expected_bad
+    short = table.row_errors.filter(pl.col("error_code") == SHORT_ROW)
+    assert short["row"].to_list() == expected_short
 
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"

@@ -173,6 +173,35 @@ def test_encodings_and_non_ascii_headers(
     assert pieces[0].headers == ["Téléphone", "Prénom"]
 
 
+@pytest.mark.parametrize("ascii_rows", [0, 150])
+def test_a_windows_1252_file_with_a_utf8_bom_is_read_as_windows_1252(
+    tmp_path: Path, ascii_rows: int
+) -> None:
+    """Issue 20 item 6: the BOM says UTF-8, the bytes are cp1252 (in the first piece, or
+    only after ``ascii_rows`` plain ones): both readers read cp1252, with one note."""
+    rows = [f"+1415555{i:04d},Ann {i}" for i in range(ascii_rows)]
+    rows += [f"+1415556{i:04d},José Müller {i}" for i in range(150)]
+    path = write(
+        tmp_path, codecs.BOM_UTF8 + ("phone,name\n" + "\n".join(rows) + "\n").encode("cp1252")
+    )
+    pieces = assert_same_as_whole(path, 256)
+    assert len(pieces) > 3
+    assert pieces[-1].frame.row(-1)[2] == "José Müller 149"
+    assert [n for p in pieces for n in p.notes] == list(read_table(path).notes)
+    [note] = read_table(path).notes
+    assert "says UTF-8" in note and "--encoding cp1252" in note
+
+
+def test_encoding_forced_reads_every_piece_in_it(tmp_path: Path) -> None:
+    rows = [f"+1415556{i:04d},Zoé {i}" for i in range(150)]
+    path = write(tmp_path, ("phone,name\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    whole = read_table(path, encoding="latin-1")
+    pieces = list(read_chunks(path, block_bytes=256, encoding="latin-1"))
+    assert len(pieces) > 3
+    assert joined(pieces)[0].rows() == whole.frame.rows()
+    assert {p.encoding for p in pieces} == {whole.encoding} == {"iso8859-1"}
+
+
 def test_corrupt_bytes_in_a_later_piece_of_a_utf8_file(tmp_path: Path) -> None:
     rows = [f"+1415555{i:04d},Zoé {i}".encode() for i in range(200)]
     rows[150] = b"+14155550999,Zo\xe9 bad"

@@ -23,6 +23,7 @@ from pipeline.html_report.style import (
     CODE_MEANING,
     PLAN_ACTIONS,
 )
+from pipeline.read.encoding import described
 
 if TYPE_CHECKING:
     from pipeline.result import RunResult
@@ -205,9 +206,17 @@ def input_section(result: RunResult) -> str:
     notes = []
     if mapping.guessed:
         notes.append("Guessed columns can be set with <code>--map FIELD=COLUMN</code>.")
+    if mapping.phone_reason and "phone" in mapping.fields:
+        notes.append(f"Phone from {cell(mapping.fields['phone'])}: {cell(mapping.phone_reason)}.")
     if len(mapping.phone_columns) > 1:
         order = ", ".join(cell(c) for c in mapping.phone_columns)
         notes.append(f"Phone columns, the first non-empty one wins: {order}.")
+    if mapping.others:
+        named = ", ".join(cell(c) for c in mapping.others)
+        notes.append(
+            f"Not the contact's phone, as they name another person: {named} "
+            "(<code>--map phone=COLUMN</code> if one is the contact's)."
+        )
     used = set(mapping.fields.values()) | set(mapping.metadata.values())
     unused = [h for h in table.headers if h not in used and h not in mapping.phone_columns]
     if unused:
@@ -221,7 +230,14 @@ def input_section(result: RunResult) -> str:
     delimiter = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
         table.delimiter, repr(table.delimiter)
     )
-    read_as = f"{table.encoding}, {delimiter}-separated" if table.format == "CSV" else table.format
+    notes += [cell(n) for n in table.notes]
+    if table.blank_rows:
+        notes.append(f"{plural(table.blank_rows, 'blank row')} (every cell empty) skipped.")
+    read_as = (
+        f"{described(table.encoding)}, {delimiter}-separated"
+        if table.format == "CSV"
+        else table.format
+    )
     return (
         f'<details id="input"><summary><h3>How the file was read</h3> '
         f'<span class="muted">{cell(read_as)}, '

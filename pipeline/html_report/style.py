@@ -60,6 +60,10 @@ CODE_MEANING = {
         "The phone cell is not a valid number. Numbers written without +country are read "
         "in --default-region (or the row's country column)."
     ),
+    "scientific_notation": (
+        "Excel wrote the number in scientific notation (4.91523E+11): its last digits are "
+        "lost. Export the phone column as text and export again."
+    ),
     "invalid_email": "The email is not a valid address. The whole record is held back.",
     "invalid_timezone": "Not an IANA time zone name (e.g. America/New_York).",
     "invalid_language": "Not a BCP 47 language tag (e.g. en-US, hi-IN).",

@@ -39,6 +39,14 @@ Phone columns
     mobile number. An explicit order (``phone_preference``, ``--map phone=``) is kept
     as given: the first non-empty cell wins.
 
+    Another person's number is never the contact's by guess: a phone column whose header
+    names someone else (``Mum-home-mobile``, ``Assistant's Phone``, ``Spouse Mobile``,
+    ``Emergency Contact Phone``: ``headers.OTHER_PERSON``) is no candidate and is listed
+    in ``others``, and a row's candidate whose label names someone else (``Phone 2 -
+    Label`` = ``Mum``) is passed over in that row. The word rules (tier 3) skip such
+    headers for every field (``Mum-email``, ``Mum's first name``). ``phone_reason`` says
+    in words why the phone column is the one it is.
+
 Overrides (``--map FIELD=COLUMN``)
     An override wins over every rule, and its column is taken out of the automatic
     matching. ``--map phone=COLUMN`` makes that column the only phone candidate.
@@ -54,11 +62,17 @@ Metadata
 from __future__ import annotations
 
 from pipeline.mapping.columns import ColumnMapping, map_columns
-from pipeline.mapping.contact_frame import PHONE_COLUMN, PHONE_INPUT, to_contact_frame
+from pipeline.mapping.contact_frame import (
+    OTHERS_COLUMN,
+    PHONE_COLUMN,
+    PHONE_INPUT,
+    to_contact_frame,
+)
 from pipeline.mapping.headers import ALIASES, key, words
 
 __all__ = [
     "ALIASES",
+    "OTHERS_COLUMN",
     "PHONE_COLUMN",
     "PHONE_INPUT",
     "ColumnMapping",

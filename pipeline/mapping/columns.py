@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.fields import CANONICAL_FIELDS, METADATA_PREFIX, PHONE, ROW
-from pipeline.mapping.headers import key, match_tier, metadata_key, phone_like, phone_rank
+from pipeline.mapping.headers import (
+    RANK_NAMES,
+    key,
+    label_column,
+    match_tier,
+    metadata_key,
+    other_person,
+    phone_like,
+    phone_rank,
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,10 @@ class ColumnMapping:
     phone_columns: list[str]
     metadata: dict[str, str] = field(default_factory=dict)
     guessed: dict[str, str] = field(default_factory=dict)
+    #: phone columns left out because they name another person: column -> the word
+    others: dict[str, str] = field(default_factory=dict)
+    #: why the phone column is the one it is, in words (empty when --map gave it)
+    phone_reason: str = ""
 
 
 def map_columns(
@@ -46,6 +59,7 @@ def map_columns(
 
     phone_columns, phone_guessed = _phone_columns(columns, free, chosen, phone_preference)
     free = [c for c in free if c not in phone_columns]
+    others = {} if PHONE in chosen else _other_persons(free)
 
     fields: dict[str, str] = {}
     guessed: dict[str, str] = {}
@@ -68,10 +82,39 @@ def map_columns(
             if tier > 1:
                 guessed[name] = column
     if not phone_columns:
-        raise InputError(_no_phone_message(columns))
+        raise InputError(_no_phone_message(columns, others))
+    reason = "" if PHONE in chosen else _phone_reason(phone_columns, columns, phone_preference)
     return ColumnMapping(
-        fields=fields, phone_columns=phone_columns, metadata=metadata, guessed=guessed
+        fields=fields,
+        phone_columns=phone_columns,
+        metadata=metadata,
+        guessed=guessed,
+        others=others,
+        phone_reason=reason,
     )
+
+
+def _other_persons(free: list[str]) -> dict[str, str]:
+    """The phone-like columns that name another person (see ``headers.OTHER_PERSON``)."""
+    found = {c: other_person(c) for c in free if phone_like(c)}
+    return {c: word for c, word in found.items() if word}
+
+
+def _phone_reason(
+    phone_columns: list[str], columns: list[str], preference: Sequence[str] | None
+) -> str:
+    """Why ``phone_columns[0]`` feeds the phone, in words for the mapping line."""
+    if preference:
+        return "the first --phone-preference"
+    if len(phone_columns) == 1:
+        return "the contact's only phone column"
+    if any(label_column(c, columns) for c in phone_columns):
+        return (
+            "each row takes the number its '- Label' cells name first: mobile, then "
+            "generic, work, home, other"
+        )
+    kind = RANK_NAMES[phone_rank(phone_columns[0])]
+    return f"a {kind} column: mobile columns come first, then generic, work, home, other"
 
 
 def _is_metadata(name: str) -> bool:
@@ -96,7 +139,7 @@ def _phone_columns(
     """(candidates in preference order, whether they were guessed)."""
     if PHONE in chosen:
         return ([chosen[PHONE]] if chosen[PHONE] else []), False
-    auto = [c for c in free if phone_like(c)]
+    auto = [c for c in free if phone_like(c) and not other_person(c)]
     auto.sort(key=phone_rank)  # stable: file order within a rank
     preferred = [_find_column(columns, c, "phone preference") for c in preference or ()]
     ordered = list(dict.fromkeys(preferred + auto))
@@ -141,7 +184,15 @@ def _quoted(columns: Iterable[str]) -> str:
     return ", ".join(repr(c) for c in columns) or "(none)"
 
 
-def _no_phone_message(columns: list[str]) -> str:
+def _no_phone_message(columns: list[str], others: dict[str, str]) -> str:
+    named = ""
+    if others:
+        named = (
+            f"; {_quoted(others)} name another person ("
+            + ", ".join(dict.fromkeys(others.values()))
+            + ") and are never taken for the contact's phone by guess"
+        )
     return (
-        f"no phone column found among: {_quoted(columns)}. Name the column with --map phone=COLUMN"
+        f"no phone column found among: {_quoted(columns)}{named}. "
+        "Name the column with --map phone=COLUMN"
     )

@@ -11,11 +11,14 @@ import polars as pl
 from pipeline.errors import InputError
 from pipeline.fields import CANONICAL_FIELDS, METADATA_PREFIX, PHONE, ROW
 from pipeline.mapping.columns import ColumnMapping
-from pipeline.mapping.headers import PHONE_RANKS, key, phone_rank, words
+from pipeline.mapping.headers import OTHER_PERSON, PHONE_RANKS, label_column, phone_rank
 from pipeline.read import RawTable
 
 PHONE_INPUT: Final = "phone_input"
 PHONE_COLUMN: Final = "phone_column"
+#: the first non-empty column of another person's phone (``ColumnMapping.others``), when
+#: the mapping left any out
+OTHERS_COLUMN: Final = "phone_of_another"
 
 
 def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
@@ -42,7 +45,14 @@ def to_contact_frame(table: RawTable, mapping: ColumnMapping) -> pl.DataFrame:
         exprs.append(value.alias(name))
     for meta, column in mapping.metadata.items():
         exprs.append(_clean(col(column)).alias(METADATA_PREFIX + meta))
+    if mapping.others:  # for the message of a record whose only number is someone else's
+        held = [pl.when(_present(col(c))).then(pl.lit(c)) for c in mapping.others]
+        exprs.append(pl.coalesce(held).cast(pl.String).alias(OTHERS_COLUMN))
     return table.frame.select(exprs)
+
+
+def _present(cell: pl.Expr) -> pl.Expr:
+    return (cell.str.strip_chars().str.len_chars() > 0).fill_null(False)
 
 
 def _phone_choice(
@@ -61,7 +71,7 @@ def _phone_choice(
     slots = len(candidates)
 
     def present(name: str) -> pl.Expr:
-        return (col(name).str.strip_chars().str.len_chars() > 0).fill_null(False)
+        return _present(col(name))
 
     if slots == 1:  # nothing to rank (and the ranking costs some 25 ms a 336k-row piece)
         only = candidates[0]
@@ -69,7 +79,7 @@ def _phone_choice(
     by_kind = PHONE in mapping.guessed  # else the order was given: keep it
     keys = []
     for position, name in enumerate(candidates):
-        label = _label_column(name, columns) if by_kind else None
+        label = label_column(name, columns) if by_kind else None
         kind = phone_rank(name) if by_kind else 0
         rank = _label_rank(col(label), kind) if label else pl.lit(kind, dtype=pl.Int64)
         keys.append(pl.when(present(name)).then(rank * slots + position))
@@ -79,24 +89,20 @@ def _phone_choice(
     return pl.coalesce(chosen), pl.coalesce(named)
 
 
-def _label_column(value_column: str, columns: list[str]) -> str | None:
-    """``Phone 2 - Label`` (or ``- Type``) for ``Phone 2 - Value``."""
-    ws = words(value_column)
-    if len(ws) < 2 or ws[-1] != "value":
-        return None
-    stem = "".join(ws[:-1])
-    return next((c for c in columns if key(c) in (stem + "label", stem + "type")), None)
-
-
 def _label_rank(label: pl.Expr, default: int) -> pl.Expr:
-    """The phone kind a label names (see ``PHONE_RANKS``); ``default`` when none."""
+    """The phone kind a label names (see ``PHONE_RANKS``); ``default`` when none; null
+    when it names another person (``Mum``, ``Assistant``): never the contact's number."""
     text = label.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
     rank: pl.Expr = pl.lit(default, dtype=pl.Int64)
     for group_rank, group in reversed(PHONE_RANKS):  # the first group that matches wins
-        pattern = r"(?:^|[^a-z])(?:" + "|".join(sorted(group)) + r")(?:[^a-z]|$)"
-        names = text.str.contains(pattern).fill_null(False)
+        names = text.str.contains(_words_pattern(group)).fill_null(False)
         rank = pl.when(names).then(pl.lit(group_rank, dtype=pl.Int64)).otherwise(rank)
-    return rank
+    someone_else = text.str.contains(_words_pattern(OTHER_PERSON)).fill_null(False)
+    return pl.when(someone_else).then(None).otherwise(rank)
+
+
+def _words_pattern(group: frozenset[str]) -> str:
+    return r"(?:^|[^a-z])(?:" + "|".join(sorted(group)) + r")(?:[^a-z]|$)"
 
 
 def _columns(frame: pl.DataFrame) -> Callable[[str], pl.Expr]:

@@ -111,19 +111,50 @@ _EMAIL_MARKERS: Final = frozenset(
      "permission", "subscribed", "subscription", "date"}
 )  # fmt: skip
 
+#: Words that name a person other than the contact: a column (or a Google label) with one
+#: holds that person's number or name (CiviCRM's ``Mum-home-mobile``, Outlook's
+#: ``Assistant's Phone``, ``Emergency Contact Phone``, ``Spouse Mobile``), never the
+#: contact's by guess. English, German, Spanish and French, accents stripped.
+OTHER_PERSON: Final = frozenset(
+    {"mother", "mum", "mums", "mom", "moms", "mam", "mummy", "mommy", "mama", "father", "dad", "dads", "daddy",
+     "papa", "parent", "parents", "guardian", "spouse", "partner", "wife", "husband",
+     "assistant", "assistants", "asst", "secretary", "emergency", "relative", "relatives",
+     "kin", "sister", "brother", "sibling", "son", "daughter", "child", "children",
+     "grandmother", "grandfather", "grandparent", "grandma", "grandpa", "aunt", "uncle",
+     "cousin", "friend", "neighbor", "neighbour", "caregiver", "carer", "manager",
+     "supervisor", "referrer", "doctor", "mutter", "vater", "eltern", "ehepartner",
+     "ehefrau", "ehemann", "notfall", "notfallkontakt", "madre", "padre", "esposa",
+     "esposo", "conyuge", "emergencia", "mere", "pere", "conjoint", "urgence"}
+)  # fmt: skip
+
 #: Phone preference groups: (rank, words); a column's rank is its first group's.
 PHONE_RANKS: Final[tuple[tuple[int, frozenset[str]], ...]] = (
     (0, frozenset({"mobile", "mobil", "cell", "cellphone", "cellular", "celular", "handy",
                    "movil", "portable", "whatsapp", "msisdn", "mobilephone"})),
-    (4, frozenset({"other", "assistant", "assistants", "asst", "car", "radio", "tty", "tdd",
-                   "callback", "pager", "alternate", "alt", "secondary", "spouse",
-                   "emergency", "fax"})),
+    (4, frozenset({"other", "car", "radio", "tty", "tdd", "callback", "pager", "alternate",
+                   "alt", "secondary", "fax"})),
     (2, frozenset({"work", "business", "office", "company", "job", "arbeit", "trabajo",
                    "bureau", "main", "corporate"})),
     (3, frozenset({"home", "private", "privat", "residence", "house", "casa", "personal",
                    "landline", "maison"})),
 )  # fmt: skip
 _GENERIC_RANK: Final = 1
+#: what each rank is called, for the reason a column was chosen
+RANK_NAMES: Final = {0: "mobile", 1: "generic", 2: "work", 3: "home", 4: "other"}
+
+
+def label_column(value_column: str, columns: list[str]) -> str | None:
+    """``Phone 2 - Label`` (or ``- Type``) for ``Phone 2 - Value``."""
+    ws = words(value_column)
+    if len(ws) < 2 or ws[-1] != "value":
+        return None
+    stem = "".join(ws[:-1])
+    return next((c for c in columns if key(c) in (stem + "label", stem + "type")), None)
+
+
+def other_person(header: str) -> str | None:
+    """The word of ``header`` that names another person than the contact, or None."""
+    return next((w for w in words(header) if w in OTHER_PERSON), None)
 
 
 def phone_like(header: str) -> bool:
@@ -140,8 +171,11 @@ def phone_rank(header: str) -> int:
 
 
 def _fuzzy(fieldname: str, header: str) -> bool:
-    """Tier 3: word rules for the fields that have one."""
+    """Tier 3: word rules for the fields that have one; never for a header that names
+    another person (``Mum-email``, ``Spouse First Name``)."""
     k, ws = key(header), set(words(header))
+    if ws & OTHER_PERSON:
+        return False
     if fieldname == "email":
         return ("email" in k or "mail" in ws) and not ws & _EMAIL_MARKERS
     if fieldname in ("first_name", "last_name"):

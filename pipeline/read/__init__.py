@@ -11,16 +11,20 @@ Bytes
     CSV text it would be saved as, read by the rules below; what we do not read is refused.
 
 Encoding
-    A UTF-8 BOM means UTF-8 (``encoding == "utf-8-sig"``); a UTF-16 BOM means UTF-16
-    (``"utf-16"``), and so does a NUL byte in every other position (``"utf-16-le"`` or
-    ``"utf-16-be"``). Otherwise strict UTF-8 is tried
-    first. When that fails the file is still read as UTF-8 (invalid sequences replaced
-    with U+FFFD, each record holding one flagged ``bad_encoding``) when it has a BOM or
-    when its valid multi-byte UTF-8 characters outnumber its invalid byte sequences: a
-    UTF-8 export with a few corrupted bytes. Otherwise the whole file is Windows-1252
-    (``"cp1252"``), or Latin-1 (``"latin-1"``) when it holds one of the five bytes
-    cp1252 leaves undefined. (A cp1252 file almost never contains a valid UTF-8
-    multi-byte sequence by accident, so the count separates the two cases well.)
+    ``encoding=`` (``--encoding``) forces one: any text codec Python knows, invalid bytes
+    replaced and flagged ``bad_encoding``, a leading BOM dropped (a UTF-8 one also before
+    an 8-bit codec). Otherwise it is detected. A UTF-16 BOM means UTF-16 (``"utf-16"``),
+    and so does a NUL byte in every other position (``"utf-16-le"`` or ``"utf-16-be"``).
+    Otherwise strict UTF-8 is tried first (after a UTF-8 BOM: ``"utf-8-sig"``). When
+    that fails the file is still read as UTF-8 (invalid sequences replaced with U+FFFD,
+    each record holding one flagged ``bad_encoding``) when its valid multi-byte UTF-8
+    characters outnumber its invalid byte sequences: a UTF-8 export with a few corrupted
+    bytes. Otherwise the whole file is Windows-1252 (``"cp1252"``), or Latin-1
+    (``"latin-1"``) when it holds one of the five bytes cp1252 leaves undefined. (A
+    cp1252 file almost never contains a valid UTF-8 multi-byte sequence by accident, so
+    the count separates the two cases well.) A UTF-8 BOM does not change the rule (tools
+    put one before cp1252 text); when it is overruled, ``notes`` holds one line saying so
+    and what to do.
 
 Binary data and NUL bytes
     When more than 10% of the first 64 KiB of text (and more than 16 characters) are
@@ -33,8 +37,15 @@ Lines and records
     Line endings may be ``\\r\\n``, ``\\n`` or ``\\r``, mixed. A quoted cell may span
     lines; it is still one record. Blank lines (no characters at all) are not records
     and are not counted; leading and trailing blank lines are ignored. A line holding
-    only delimiters (``,,,``) *is* a record with empty cells. ``row`` is the 1-based
-    record number after the header.
+    only delimiters (``,,,``) *is* a record, counted, but see "Blank records". ``row``
+    is the 1-based record number after the header.
+
+Blank records
+    A record whose cells are all empty (or spaces), such as the ``,,,`` lines at the end
+    of spreadsheet exports or a workbook's empty rows, is left out of the table and
+    counted in ``blank_rows``; the other records keep their numbers (a gap where it
+    was). One with an error (a JSON line that is no object, whose cells are empty) is
+    kept, to be reported. Both readers leave them out the same way.
 
 Delimiter
     An Excel ``sep=X`` first line is obeyed (and dropped). Otherwise each of ``,`` ``;``
@@ -58,7 +69,10 @@ Cells
     a cell missing from a short record is null.
 
 Ragged records
-    Too few cells: padded with nulls, ``malformed_row``. Too many: the first cells are
+    Too few cells: padded with nulls (read as empty, as spreadsheets mean a row whose
+    trailing empty cells were not written) and noted with ``short_row``, a note rather
+    than an error: ``validate`` says it in ``error_message`` and the record stays valid
+    when nothing else is wrong. Too many: the first cells are
     kept; ``malformed_row`` names how many non-empty extra cells were dropped. Extra
     cells that are all empty (a trailing delimiter) are dropped without an error: no
     data is lost. A quote that is never closed swallows the rest of the file into one
@@ -94,7 +108,7 @@ from __future__ import annotations
 
 from pipeline.read.dialect import DELIMITERS, unique_names
 from pipeline.read.encoding import BAD_ENCODING
-from pipeline.read.parse import MALFORMED_ROW
+from pipeline.read.parse import MALFORMED_ROW, SHORT_ROW
 from pipeline.read.pieces import even_block, read_chunks
 from pipeline.read.source import BLOCK_BYTES
 from pipeline.read.table import RawTable, read_table
@@ -105,6 +119,7 @@ __all__ = [
     "DELIMITERS",
     "MALFORMED_ROW",
     "RawTable",
+    "SHORT_ROW",
     "even_block",
     "read_chunks",
     "read_table",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass, replace
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, UsageError
 
 BAD_ENCODING = "bad_encoding"
 
@@ -22,44 +23,132 @@ REPLACEMENT = "\ufffd"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str, int]:
-    """(text, encoding name, number of invalid byte sequences replaced).
+@dataclass(frozen=True)
+class Decoded:
+    """The text of some bytes, how it was decoded, and what to tell the person running."""
 
-    ``encoding``, when given, was decided on the first piece of the same file.
+    text: str
+    #: the codec's name (``utf-8-sig``: UTF-8 after a BOM); :func:`described` words it
+    encoding: str
+    #: invalid byte sequences replaced with U+FFFD
+    bad: int
+    #: one line when the file's own declaration (a UTF-8 BOM) was overruled
+    note: str | None = None
+
+
+def decode(
+    raw: bytes, encoding: str | None = None, *, forced: bool = False, bom: bool = False
+) -> Decoded:
+    """``raw`` as text.
+
+    ``encoding``, when given, was decided on the first piece of the same file, or
+    ``forced`` by ``--encoding`` (:func:`checked_encoding`). ``bom``: the file (whose
+    first piece this may not be) starts with a UTF-8 BOM.
     """
+    if forced and encoding:
+        return _forced(raw, encoding)
     if encoding in ("utf-8", "utf-8-sig") and not raw.startswith(codecs.BOM_UTF8):
         try:  # as fast as decoding with replacements, and nothing to count after
-            return raw.decode("utf-8"), "utf-8", 0
+            return Decoded(raw.decode("utf-8"), "utf-8", 0)
         except UnicodeDecodeError:
             text = raw.decode("utf-8", "replace")
-        return text, "utf-8", text.count(REPLACEMENT) - raw.count(REPLACEMENT.encode())
+        return Decoded(text, "utf-8", text.count(REPLACEMENT) - raw.count(REPLACEMENT.encode()))
     if encoding in ("cp1252", "latin-1"):
         try:
-            return raw.decode(encoding), encoding, 0
+            return Decoded(raw.decode(encoding), encoding, 0)
         except UnicodeDecodeError:
-            return raw.decode("latin-1"), "latin-1", 0
+            return Decoded(raw.decode("latin-1"), "latin-1", 0)
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _decode_utf16(raw, "utf-16")
     if raw.startswith(codecs.BOM_UTF8):
-        body, encoding = raw[len(codecs.BOM_UTF8) :], "utf-8-sig"
+        body, encoding, bom = raw[len(codecs.BOM_UTF8) :], "utf-8-sig", True
     else:
         body, encoding = raw, "utf-8"
         utf16 = _utf16_without_bom(raw)
         if utf16:
             return _decode_utf16(raw, utf16)
     try:
-        return body.decode("utf-8"), encoding, 0
+        return Decoded(body.decode("utf-8"), encoding, 0)
     except UnicodeDecodeError:
         pass
+    # Not UTF-8 throughout: a UTF-8 file with a few bad bytes when its valid multi-byte
+    # characters outnumber its invalid sequences, else an 8-bit file; a BOM does not
+    # change that (a Windows-1252 file saved with one loses nothing either).
     text = body.decode("utf-8", "replace")
     bad = text.count(REPLACEMENT) - body.count(REPLACEMENT.encode())
     good = len(text) - len(text.encode("ascii", "ignore")) - text.count(REPLACEMENT)
-    if encoding == "utf-8-sig" or good > bad:
-        return text, encoding, bad
+    if good > bad:
+        return Decoded(text, encoding, bad)
     try:
-        return raw.decode("cp1252"), "cp1252", 0
+        decoded = Decoded(body.decode("cp1252"), "cp1252", 0)
     except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1", 0
+        decoded = Decoded(body.decode("latin-1"), "latin-1", 0)
+    if not bom:
+        return decoded
+    return replace(decoded, note=_misdeclared(decoded.encoding))
+
+
+def _misdeclared(encoding: str) -> str:
+    return (
+        f"the file says UTF-8 (it starts with a UTF-8 byte order mark) but is not; it was "
+        f"read as {described(encoding)}. If names look wrong, re-save it as CSV UTF-8 "
+        f"or pass --encoding with its encoding (e.g. --encoding {encoding})"
+    )
+
+
+def _forced(raw: bytes, encoding: str) -> Decoded:
+    """``raw`` in ``encoding`` (``--encoding``); a BOM of that encoding, or of UTF-8 in
+    an 8-bit one (the BOM a Windows-1252 file saved as 'UTF-8' keeps), is not text."""
+    wide = encoding.startswith(("utf-16", "utf-32"))
+    body = raw[len(codecs.BOM_UTF8) :] if not wide and raw.startswith(codecs.BOM_UTF8) else raw
+    text = body.decode(encoding, "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    bad = text.count(REPLACEMENT) - (body.count(REPLACEMENT.encode()) if encoding == "utf-8" else 0)
+    return Decoded(text, encoding, bad)
+
+
+#: how a codec is named to a person
+_DESCRIBED = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (with a byte order mark)",
+    "cp1252": "Windows-1252 (cp1252)",
+    "latin-1": "Latin-1 (ISO 8859-1)",
+    "iso8859-1": "Latin-1 (ISO 8859-1)",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 (little-endian)",
+    "utf-16-be": "UTF-16 (big-endian)",
+}
+
+
+def described(encoding: str) -> str:
+    """``encoding`` as a person would name it (``utf-8-sig``: UTF-8 with a BOM)."""
+    return _DESCRIBED.get(encoding, encoding)
+
+
+def replaced_message(encoding: str) -> str:
+    """The ``bad_encoding`` message of a record whose bytes were not valid ``encoding``."""
+    other = "latin-1" if encoding == "cp1252" else "cp1252"
+    return (
+        f"bytes that are not valid {described(encoding)} were replaced with \ufffd; if the "
+        f"file is in another encoding, pass --encoding (e.g. --encoding {other}), or "
+        "re-save it as CSV UTF-8"
+    )
+
+
+def checked_encoding(name: str) -> str:
+    """The codec ``--encoding NAME`` names (its canonical name); a usage error when Python
+    knows no text encoding by that name."""
+    try:
+        info = codecs.lookup(name.strip())
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise UsageError(
+            f"--encoding {name!r} is not a text encoding; give one such as utf-8, cp1252 "
+            "(Windows-1252, Excel's 'CSV' on Windows), latin-1, utf-16 or mac-roman"
+        )
+    return "utf-8" if info.name == "utf-8-sig" else info.name
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
@@ -75,12 +164,12 @@ def _utf16_without_bom(raw: bytes) -> str | None:
     return None
 
 
-def _decode_utf16(raw: bytes, encoding: str) -> tuple[str, str, int]:
+def _decode_utf16(raw: bytes, encoding: str) -> Decoded:
     text = raw.decode(encoding, "replace")
     if text.startswith("\ufeff"):
         text = text[1:]
     bad = text.count(REPLACEMENT)
-    return text, encoding, bad
+    return Decoded(text, encoding, bad)
 
 
 def is_utf16(head: bytes) -> bool:
@@ -109,5 +198,5 @@ def may_hold_nul(raw: bytes, encoding: str) -> bool:
 def as_utf8(raw: bytes, decoded: str, text: str, encoding: str, bad: int) -> bytes:
     """``text`` as UTF-8: the input bytes themselves when they are exactly that."""
     if text is decoded and not bad and encoding in ("utf-8", "utf-8-sig"):
-        return raw[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else raw
+        return raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
     return text.encode("utf-8")

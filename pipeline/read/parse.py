@@ -16,6 +16,9 @@ import polars as pl
 from pipeline.read.dialect import csv_reader
 
 MALFORMED_ROW = "malformed_row"
+#: a record missing trailing cells: read as if they were empty, as spreadsheets mean it; a
+#: note, not an error (validate says it in error_message and leaves error_code empty)
+SHORT_ROW = "short_row"
 
 #: What pl.read_csv raises on input it cannot take (OSError: it sniffs zlib/zstd magic).
 _POLARS_FAILURES = (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, OSError)
@@ -113,7 +116,7 @@ def parse_scanned(data: bytes, delimiter: str, first: list[str], names: list[str
             if (cells <= j).any()
         )
         for i, count in zip(short.to_list(), cells.gather(short).to_list(), strict=True):
-            errors.append((i + 1, MALFORMED_ROW, _too_few(count, width)))
+            errors.append((i + 1, SHORT_ROW, _too_few(count, width)))
     for i in (cells > width).arg_true().to_list():
         record = next(iter(csv_reader(body["text"][i], delimiter)), [])
         message = _too_many(record, width)
@@ -244,7 +247,7 @@ def _fit(
     cells: list[str | None] = list(record)
     count = len(record)
     if count < width:
-        errors.append((row, MALFORMED_ROW, _too_few(count, width)))
+        errors.append((row, SHORT_ROW, _too_few(count, width)))
         return cells + [None] * (width - count)
     if count > width:
         message = _too_many(record, width)
@@ -255,7 +258,7 @@ def _fit(
 
 
 def _too_few(count: int, width: int) -> str:
-    return f"too few cells: {count} of {width}; the missing ones are empty"
+    return f"too few cells: {count} of {width}; the missing ones were read as empty"
 
 
 def _too_many(record: list[str], width: int) -> str | None:

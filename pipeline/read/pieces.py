@@ -3,10 +3,12 @@ would be (see :func:`read_chunks`)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO
 
 import polars as pl
@@ -15,7 +17,7 @@ import pipeline.read.encoding as enc
 from pipeline.errors import InputError
 from pipeline.fields import ROW
 from pipeline.progress import NullProgress, Progress
-from pipeline.read.encoding import NUL_MARK, is_utf16
+from pipeline.read.encoding import NUL_MARK, checked_encoding, is_utf16
 from pipeline.read.source import (
     BLOCK_BYTES,
     MAX_INPUT_BYTES,
@@ -35,6 +37,7 @@ from pipeline.read.table import (
     drop_report_footer,
     read_piece,
     read_raw,
+    without_blank_rows,
 )
 from pipeline.sizes import format_size
 
@@ -44,6 +47,7 @@ def read_chunks(
     *,
     block_bytes: int = BLOCK_BYTES,
     sheet: str | None = None,
+    encoding: str | None = None,
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
     max_bytes: int | None = MAX_INPUT_BYTES,
 ) -> Iterator[RawTable]:
@@ -58,22 +62,25 @@ def read_chunks(
     footer. When a piece needs the csv module (a stray quote, bare CR line ends), its
     cut cannot be trusted: the rest of the input from that piece on is read as one piece.
     UTF-16 input, whose line ends are two bytes, is read whole. A workbook or a JSON
-    (Lines) file is read as its CSV text (:mod:`pipeline.read.formats`). Past
-    ``max_bytes`` read (decompressed), or a record longer than ``MAX_RECORD_BYTES``, the
-    read stops with an ``InputError`` naming the limit: memory stays that of a piece.
+    (Lines) file is read as its CSV text (:mod:`pipeline.read.formats`). ``encoding``
+    forces a CSV file's encoding (``--encoding``), as :func:`~pipeline.read.read_table`.
+    Past ``max_bytes`` read (decompressed), or a record longer than
+    ``MAX_RECORD_BYTES``, the read stops with an ``InputError`` naming the limit: memory
+    stays that of a piece.
     """
     name = describe(source)
     size = file_size(source)
+    forced = checked_encoding(encoding) if encoding else None
     with open_binary(source, name, max_bytes) as stream:
-        as_csv = converted(stream, name, sheet, block_bytes)
+        as_csv = converted(stream, name, sheet, block_bytes, encoding=forced)
         if as_csv is not None:
             stream, size = io.BytesIO(as_csv.csv), len(as_csv.csv)
         bar = progress.bar("read", total=size, unit="B")
         if size is not None and not is_compressed(stream):
             block_bytes = even_block(size, block_bytes)
         try:
-            for table in _pieces(stream, name, block_bytes, bar.update):
-                yield annotated(table, as_csv) if as_csv else table
+            for table in _pieces(stream, name, block_bytes, bar.update, forced):
+                yield without_blank_rows(annotated(table, as_csv) if as_csv else table)
         finally:
             bar.close()
 
@@ -92,18 +99,24 @@ def even_block(size: int, block_bytes: int) -> int:
 
 
 def _pieces(
-    stream: IO[bytes], name: str, block_bytes: int, advance: Callable[[int], object]
+    stream: IO[bytes],
+    name: str,
+    block_bytes: int,
+    advance: Callable[[int], object],
+    forced: str | None = None,
 ) -> Iterator[RawTable]:
     block = max(1, block_bytes)
     buffer = read_block(stream, block, name)
     more = read_block(stream, block, name) if len(buffer) == block else b""
-    if not more or is_utf16(buffer):
+    if not more or is_utf16(buffer) or (forced or "").startswith(("utf-16", "utf-32")):
         whole = buffer + more + read_block(stream, -1, name)
         advance(len(whole))
-        yield read_raw(whole, name)
+        yield read_raw(whole, name, encoding=forced)
         return
     first: Piece | None = None
-    encoding: str | None = None  # decided by the first piece that is not plain ASCII
+    # decided by the first piece that is not plain ASCII (a BOM aside), or forced
+    encoding: str | None = forced
+    bom = buffer.startswith(codecs.BOM_UTF8)
     held: RawTable | None = None
     rows = 0
     while True:
@@ -126,15 +139,19 @@ def _pieces(
                 continue
         last = cut is None
         data = buffer if cut is None else buffer[:cut]
-        piece = _read_after(first, data, name, encoding)
+        read = _Reading(name, encoding, forced is not None, bom)
+        piece = read.after(first, data)
         if piece.table.parser == "python" and not last:
             # A stray quote or a bare CR: the cut may be inside a record. Read the rest whole.
             data = buffer + more + read_block(stream, -1, name)
-            piece = _read_after(first, data, name, encoding)
+            piece = read.after(first, data)
             last = True
-        first = first or piece
-        if encoding is None and not data.isascii():
+        if (
+            encoding is None
+            and not data.removeprefix(codecs.BOM_UTF8 if first is None else b"").isascii()
+        ):
             encoding = piece.table.encoding
+        first = first or piece
         advance(len(data))
         table = _numbered_from(piece.table, rows, first.table)
         rows += table.frame.height
@@ -144,7 +161,7 @@ def _pieces(
         if last:
             yield _without_footer(table)
             return
-        held = _slice(table, table.frame.height - FOOTER_ROWS)
+        held = _slice(table, table.frame.height - FOOTER_ROWS, notes=False)
         yield _slice(table, 0, table.frame.height - FOOTER_ROWS)
         buffer = buffer[cut:] + more
         more = read_block(stream, block, name)
@@ -158,13 +175,31 @@ def _too_long(name: str, rows: int) -> str:
     )
 
 
-def _read_after(first: Piece | None, data: bytes, name: str, encoding: str | None) -> Piece:
-    """A piece: the first is read as a file; a later one under the first one's header."""
-    if first is None:
-        return read_piece(data, name, footer=False)
-    delimiter = first.table.delimiter
-    header = _header_line(first.first, delimiter, encoding or "utf-8")
-    return read_piece(header + data, name, delimiter=delimiter, encoding=encoding, footer=False)
+@dataclass(frozen=True)
+class _Reading:
+    """How the pieces of one file are read: its name, the encoding decided so far (or
+    forced), whether the file starts with a UTF-8 BOM."""
+
+    name: str
+    encoding: str | None
+    forced: bool
+    bom: bool
+
+    def after(self, first: Piece | None, data: bytes) -> Piece:
+        """A piece: the first is read as a file; a later one under the first one's header."""
+        delimiter = None
+        if first is not None:
+            delimiter = first.table.delimiter
+            data = _header_line(first.first, delimiter, self.encoding or "utf-8") + data
+        return read_piece(
+            data,
+            self.name,
+            delimiter=delimiter,
+            encoding=self.encoding,
+            forced=self.forced,
+            bom=self.bom,
+            footer=False,
+        )
 
 
 def _record_end(data: bytes, least: int = 0, within: int | None = None) -> int | None:
@@ -184,7 +219,7 @@ def _header_line(first: list[str], delimiter: str, encoding: str) -> bytes:
     """The header record as a CSV line in the file's encoding (it reads back as ``first``)."""
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, quotechar='"', lineterminator="\n").writerow(first)
-    charset = "utf-8" if encoding == "utf-8-sig" else encoding
+    charset = "utf-8" if encoding in ("utf-8-sig", "utf-8") else encoding
     return out.getvalue().replace(NUL_MARK, "").encode(charset, "replace")
 
 
@@ -196,20 +231,34 @@ def _numbered_from(table: RawTable, before: int, first: RawTable) -> RawTable:
     return RawTable(
         frame=table.frame.with_columns(shift),
         headers=first.headers,
-        encoding=first.encoding,
+        # a later piece decoded as plain UTF-8 (ASCII) is in the first piece's encoding
+        encoding=first.encoding if table.encoding == "utf-8" else table.encoding,
         delimiter=table.delimiter,
         row_errors=table.row_errors.with_columns(shift),
         parser=table.parser,
+        notes=table.notes,
     )
 
 
-def _slice(table: RawTable, start: int, length: int | None = None) -> RawTable:
+def _slice(
+    table: RawTable, start: int, length: int | None = None, *, notes: bool = True
+) -> RawTable:
+    """Rows of ``table``; ``notes``: with its notes (of the piece's rows that go out first,
+    not those held back for the next piece, so that each note is yielded once)."""
     # rechunked: string columns sliced and concatenated as views upset polars' concat_str
     frame = table.frame.slice(max(0, start), length if length is None else max(0, length))
     frame = frame.rechunk()
     rows = frame[ROW]
     errors = table.row_errors.filter(pl.col(ROW).is_in(rows.implode()))
-    return RawTable(frame, table.headers, table.encoding, table.delimiter, errors, table.parser)
+    return RawTable(
+        frame,
+        table.headers,
+        table.encoding,
+        table.delimiter,
+        errors,
+        table.parser,
+        notes=table.notes if notes else (),
+    )
 
 
 def _joined(before: RawTable, after: RawTable) -> RawTable:
@@ -220,6 +269,7 @@ def _joined(before: RawTable, after: RawTable) -> RawTable:
         after.delimiter,
         pl.concat([before.row_errors, after.row_errors]),
         after.parser,
+        notes=before.notes + after.notes,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, UsageError
 from pipeline.read import formats
 from pipeline.sizes import format_size
 
@@ -148,16 +148,28 @@ def read_block(stream: IO[bytes], size: int, name: str) -> bytes:
 
 
 def converted(
-    stream: IO[bytes], name: str, sheet: str | None, block_bytes: int
+    stream: IO[bytes],
+    name: str,
+    sheet: str | None,
+    block_bytes: int,
+    *,
+    encoding: str | None = None,
 ) -> formats.Converted | None:
-    """A workbook or JSON input as CSV text; None for CSV text (see pipeline.read.formats)."""
-    return formats.as_csv(
+    """A workbook or JSON input as CSV text; None for CSV text (see pipeline.read.formats).
+    ``encoding`` (``--encoding``) is for CSV text: with anything else it is a usage error."""
+    as_csv = formats.as_csv(
         stream,
         name,
         lambda size: read_block(stream, size, name),
         sheet=sheet,
         block_bytes=block_bytes,
     )
+    if as_csv is not None and encoding is not None:
+        raise UsageError(
+            f"--encoding {encoding}: {name} is not CSV text ({as_csv.label}), and says "
+            "its encoding itself; drop --encoding"
+        )
+    return as_csv
 
 
 def file_size(source: str | os.PathLike[str]) -> int | None:

@@ -19,11 +19,13 @@ from pipeline.read.encoding import (
     REPLACEMENT,
     as_utf8,
     check_text,
+    checked_encoding,
     decode,
     may_hold_nul,
+    replaced_message,
 )
 from pipeline.read.formats import Converted
-from pipeline.read.parse import parse_fast, parse_python, parse_scanned
+from pipeline.read.parse import SHORT_ROW, parse_fast, parse_python, parse_scanned
 from pipeline.read.source import BLOCK_BYTES, converted, describe, open_binary, read_block, unwrap
 
 _VISIBLE = re.compile(r"\S")
@@ -43,27 +45,34 @@ class RawTable:
     parser: str = "polars"
     #: what the input is, when not CSV: e.g. "Excel workbook (.xlsx), sheet 'Contacts'"
     format: str = "CSV"
+    #: lines for the person running about how the input was read (an overruled BOM)
+    notes: tuple[str, ...] = ()
+    #: records left out as blank: every cell empty (see "Blank records")
+    blank_rows: int = 0
 
 
 def read_table(
     source: str | os.PathLike[str],
     *,
     sheet: str | None = None,
+    encoding: str | None = None,
     progress: Progress = NullProgress(),  # noqa: B008 (the interface)
 ) -> RawTable:
     """Read ``source`` (a path, or ``"-"`` for standard input) into a :class:`RawTable`;
-    ``sheet`` names a workbook's sheet (see :mod:`pipeline.read.formats`)."""
+    ``sheet`` names a workbook's sheet (see :mod:`pipeline.read.formats`), ``encoding``
+    forces a CSV file's encoding (``--encoding``; else it is detected)."""
     name = describe(source)
+    forced = checked_encoding(encoding) if encoding else None
     with open_binary(source, name) as stream:
-        as_csv = converted(stream, name, sheet, BLOCK_BYTES)
+        as_csv = converted(stream, name, sheet, BLOCK_BYTES, encoding=forced)
         raw = as_csv.csv if as_csv else read_block(stream, -1, name)
     bar = progress.bar("read", total=len(raw), unit="B")
     try:
-        table = read_raw(raw, name)
+        table = read_raw(raw, name, encoding=None if as_csv else forced)
         bar.update(len(raw))
     finally:
         bar.close()
-    return annotated(table, as_csv) if as_csv else table
+    return without_blank_rows(annotated(table, as_csv) if as_csv else table)
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,9 @@ class Piece:
     first: list[str]
 
 
-def read_raw(raw: bytes, name: str) -> RawTable:
-    return read_piece(raw, name).table
+def read_raw(raw: bytes, name: str, *, encoding: str | None = None) -> RawTable:
+    """``raw`` read whole; ``encoding`` forced (``--encoding``), else detected."""
+    return read_piece(raw, name, encoding=encoding, forced=encoding is not None).table
 
 
 def read_piece(
@@ -84,14 +94,18 @@ def read_piece(
     *,
     delimiter: str | None = None,
     encoding: str | None = None,
+    forced: bool = False,
+    bom: bool = False,
     footer: bool = True,
 ) -> Piece:
     """Read ``raw`` whole; a later piece of a big file comes with the delimiter and the
-    encoding decided on the first piece, and only the last piece may end in a footer."""
+    encoding decided on the first piece (``bom``: the file starts with a UTF-8 BOM), and
+    only the last piece may end in a footer. ``forced``: ``encoding`` is --encoding's."""
     if not raw:
         raise InputError(f"{name}: the file is empty; it needs a header line and records")
     raw = unwrap(raw, name)
-    decoded, encoding, bad = decode(raw, encoding)
+    text_of = decode(raw, encoding, forced=forced, bom=bom)
+    decoded, encoding, bad = text_of.text, text_of.encoding, text_of.bad
     check_text(decoded, name)
     text = trim(decoded)
     if not _VISIBLE.search(text):
@@ -117,8 +131,7 @@ def read_piece(
     if footer:
         frame, errors = drop_report_footer(frame, errors)
     if bad:
-        message = f"invalid {encoding} bytes replaced with \ufffd"
-        errors += _flag_cells(frame, REPLACEMENT, message)
+        errors += _flag_cells(frame, REPLACEMENT, replaced_message(encoding))
     if nuls:
         errors += _flag_cells(frame, NUL_MARK, "NUL bytes removed")
         frame = frame.with_columns(pl.all().str.replace_all(NUL_MARK, "", literal=True))
@@ -131,6 +144,7 @@ def read_piece(
         delimiter=delimiter,
         row_errors=_error_frame(errors),
         parser=parser,
+        notes=(f"{name}: {text_of.note}",) if text_of.note else (),
     )
     return Piece(table, first)
 
@@ -172,6 +186,36 @@ def _flag_cells(frame: pl.DataFrame, mark: str, message: str) -> list[tuple[int,
 def _error_frame(errors: list[tuple[int, str, str]]) -> pl.DataFrame:
     frame = pl.DataFrame(errors, schema=_ERROR_SCHEMA, orient="row")
     return frame.sort(ROW, maintain_order=True)
+
+
+def without_blank_rows(table: RawTable) -> RawTable:
+    """``table`` without its blank records (every cell empty or spaces, no error but a
+    short row's note), counted in ``blank_rows``; the other rows keep their numbers."""
+    frame = table.frame
+    width = frame.width
+    if width < 2 or not frame.height:
+        return table
+
+    def empty(i: int) -> pl.Expr:
+        return pl.nth(i).is_null() | ~pl.nth(i).str.contains(r"\S")
+
+    # the first cell rules out most records at once; the others only where it is empty
+    maybe = frame.filter(empty(1))
+    if not maybe.height:
+        return table
+    blank = maybe.filter(pl.all_horizontal(empty(i) for i in range(1, width)))[ROW]
+    errors = table.row_errors
+    kept = errors.filter(pl.col("error_code") != SHORT_ROW)[ROW]
+    blank = blank.filter(~blank.is_in(kept.implode()))
+    if not len(blank):
+        return table
+    out = ~pl.col(ROW).is_in(blank.implode())
+    return replace(
+        table,
+        frame=frame.filter(out),
+        row_errors=errors.filter(out),
+        blank_rows=table.blank_rows + len(blank),
+    )
 
 
 def annotated(table: RawTable, converted: Converted) -> RawTable:

@@ -47,6 +47,10 @@ def finish(
         summary.extra["report"] = str(outputs.report.path)
     if outputs.rejects is not None:
         summary.extra["rejects_written"] = outputs.rejected
+    if loaded.table.blank_rows:
+        summary.extra["blank_rows"] = loaded.table.blank_rows
+    if loaded.table.notes:
+        summary.extra["input_notes"] = list(loaded.table.notes)
     summary.extra["files"] = {name: str(path) for name, path in paths.given()}
     outputs.commit()
     kept = outputs.kept

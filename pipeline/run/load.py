@@ -97,6 +97,8 @@ class _Gathered:
     first: RawTable | None = None
     mapping: ColumnMapping | None = None
     row_errors: list[pl.DataFrame] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    blank_rows: int = 0
 
     @classmethod
     def start(cls, settings: Settings, outputs: RunOutputs | None) -> _Gathered:
@@ -115,6 +117,8 @@ class _Gathered:
                 self.outputs.headers = list(table.headers)
         checked = self.dedupe.settle(piece.records)
         self.row_errors.append(table.row_errors)
+        self.notes.extend(table.notes)
+        self.blank_rows += table.blank_rows
         if self.outputs is not None:
             assert self.wanted is not None  # set with outputs
             checked = checked.select(self.wanted)
@@ -131,7 +135,7 @@ class _Gathered:
     def loaded(self) -> Loaded:
         # read_chunks yields a piece at least
         assert self.first is not None and self.mapping is not None
-        whole = whole_table(self.first, self.row_errors)
+        whole = whole_table(self.first, self.row_errors, self.notes, self.blank_rows)
         if self.outputs is not None:
             assert self.outputs.tally is not None  # a piece at least
             return Loaded(whole, self.mapping, self.outputs.tally)
@@ -167,8 +171,14 @@ def load(settings: Settings, progress: Progress, outputs: RunOutputs | None = No
     return gathered.loaded()
 
 
-def whole_table(first: RawTable, row_errors: list[pl.DataFrame]) -> RawTable:
-    """The input as read, described by its first piece: no rows, every piece's errors."""
+def whole_table(
+    first: RawTable,
+    row_errors: list[pl.DataFrame],
+    notes: list[str] | None = None,
+    blank_rows: int = 0,
+) -> RawTable:
+    """The input as read, described by its first piece: no rows, every piece's errors,
+    notes and blank records."""
     return RawTable(
         frame=first.frame.clear(),
         headers=first.headers,
@@ -177,6 +187,8 @@ def whole_table(first: RawTable, row_errors: list[pl.DataFrame]) -> RawTable:
         row_errors=pl.concat(row_errors),
         parser=first.parser,
         format=first.format,
+        notes=tuple(dict.fromkeys(notes or ())),
+        blank_rows=blank_rows,
     )
 
 
@@ -191,6 +203,7 @@ def prepared(
             source,
             block_bytes=settings.read_block_bytes,
             sheet=settings.sheet,
+            encoding=settings.encoding,
             progress=progress,
             max_bytes=parse_size(settings.max_input_size),
         )

@@ -35,6 +35,10 @@ import polars as pl
 from pipeline.errors import InputError
 
 MALFORMED_ROW = "malformed_row"
+_NOT_UTF8 = (
+    "bytes that are not valid UTF-8 were replaced with \ufffd; JSON is UTF-8: re-save the "
+    "file as UTF-8"
+)
 BAD_ENCODING = "bad_encoding"
 
 #: ``read(size)``: up to ``size`` more bytes of the input (all that is left for -1)
@@ -146,7 +150,7 @@ def _line_record(line: bytes, number: int, row: int, errors: list[RowError]) -> 
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         text = line.decode("utf-8", "replace")
-        errors.append((row, BAD_ENCODING, "invalid utf-8 bytes replaced with \ufffd"))
+        errors.append((row, BAD_ENCODING, _NOT_UTF8))
     value, problem = _parsed(text)
     if problem is not None:
         errors.append((row, MALFORMED_ROW, f"line {number} {problem}; its cells are empty"))
