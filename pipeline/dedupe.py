@@ -22,6 +22,7 @@ from collections.abc import Collection
 
 import polars as pl
 
+from pipeline.outcomes import Code
 from pipeline.validate import check_records
 
 
@@ -134,7 +135,7 @@ def settle_duplicates(
     marked = joined.with_columns(
         pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
         pl.when(is_dup)
-        .then(pl.lit("duplicate_in_file"))
+        .then(pl.lit(Code.DUPLICATE_IN_FILE, pl.String))
         .otherwise(pl.col("error_code"))
         .alias("error_code"),
         pl.when(is_dup)

@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline.dedupe import number_key
 from pipeline.errors import GuardError, UsageError
+from pipeline.outcomes import Code
 from pipeline.targets.base import REMOTE_SCHEMA, Capabilities
 
 Mode = Literal["upsert", "create-only", "update-only", "mirror"]
@@ -206,31 +207,31 @@ def _skip_reason(mode: Mode, caps: Capabilities) -> list[pl.Expr]:
     reasons: list[tuple[pl.Expr, str, pl.Expr]] = [
         (
             ~exists & pl.col("opt_out"),
-            "opted_out_in_file",
+            Code.OPTED_OUT_IN_FILE,
             pl.lit(
                 "the file marks this contact opted out and the target has no opt-out, so it is not created"
             ),
         ),
         (
             ~exists,
-            "not_in_remote",
+            Code.NOT_IN_REMOTE,
             pl.lit("update-only mode: the contact does not exist on the target"),
         ),
         (
             pl.lit(mode == "create-only"),
-            "exists_remotely",
+            Code.EXISTS_REMOTELY,
             pl.lit("create-only mode: the contact exists on the target and is left as it is"),
         ),
         (
             pl.lit(not caps.can_update) & changed,
-            "update_unsupported",
+            Code.UPDATE_UNSUPPORTED,
             pl.format(
                 "the target cannot update contacts; changed: {}", pl.col("changes").list.join(", ")
             ),
         ),
         (
             pl.lit(True),
-            "opt_out_unsupported",
+            Code.OPT_OUT_UNSUPPORTED,
             pl.lit("the file marks this contact opted out and the target has no opt-out"),
         ),
     ]
@@ -258,7 +259,7 @@ def plan_deletes(remote: pl.DataFrame, in_file: pl.Series, mode: Mode) -> pl.Dat
         pl.col("e164"),
         pl.when(opted_out).then(pl.lit("skip")).otherwise(pl.lit("delete")).alias("action"),
         pl.col("remote_id"),
-        pl.when(opted_out).then(pl.lit("opted_out_remotely")).alias("error_code"),
+        pl.when(opted_out).then(pl.lit(Code.OPTED_OUT_REMOTELY, pl.String)).alias("error_code"),
         pl.when(opted_out)
         .then(
             pl.lit("opted out on the target: kept, since deleting it would erase its suppression")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pipeline.errors import RunInterrupted
+from pipeline.outcomes import Code
 
 if TYPE_CHECKING:
     from pipeline.output_paths import OutputPaths
@@ -122,7 +123,7 @@ def interruption(
     every write had been sent when it was)."""
     if not stop.is_set() or tally is None:
         return None
-    codes = tally.codes.filter(pl.col("error_code") == "interrupted")["len"]
+    codes = tally.codes.filter(pl.col("error_code") == Code.INTERRUPTED)["len"]
     not_sent = int(codes.sum())
     if not not_sent:
         return None

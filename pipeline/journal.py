@@ -30,6 +30,7 @@ import polars as pl
 from pipeline.errors import StateError
 from pipeline.identity import target_identity
 from pipeline.lock import RunLock
+from pipeline.outcomes import Code
 from pipeline.secrets import redact
 
 __all__ = ["Journal", "RunLock", "state_key"]
@@ -77,7 +78,7 @@ class Journal:
     def record_step(self, step: str, results: pl.DataFrame) -> None:
         """What one step confirmed: the rows by status, with their remote ids (rows that
         failed, or were not sent because the run was interrupted, are only counted)."""
-        not_sent = (pl.col("status") == "failed") | (pl.col("error_code") == "interrupted")
+        not_sent = (pl.col("status") == "failed") | (pl.col("error_code") == Code.INTERRUPTED)
         landed = results.filter(~not_sent.fill_null(False))
         self.record(
             "confirmed",

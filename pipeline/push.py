@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from pipeline.outcomes import Code, Status
 from pipeline.targets.base import (
     HALTED_MESSAGE,
     INTERRUPTED_MESSAGE,
@@ -148,8 +149,8 @@ def _not_sent(rows: pl.DataFrame, halted: bool) -> pl.DataFrame:
     """The rows of a step not sent because the run is stopping (``halted``: after an
     answer outside the target's documented API)."""
     if halted:
-        return status_rows(rows, "skipped", "halted", HALTED_MESSAGE)
-    return status_rows(rows, "skipped", "interrupted", INTERRUPTED_MESSAGE)
+        return status_rows(rows, Status.SKIPPED, Code.HALTED, HALTED_MESSAGE)
+    return status_rows(rows, Status.SKIPPED, Code.INTERRUPTED, INTERRUPTED_MESSAGE)
 
 
 def _field_updates(plan: pl.DataFrame) -> pl.DataFrame:
@@ -201,7 +202,7 @@ def _opt_outs(merged: pl.DataFrame) -> pl.DataFrame:
 def _merge_opt_outs(merged: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
     """Rows whose opt-out failed become ``failed``; those whose opt-out was not sent
     (interrupted) ``skipped``, their message saying what did land."""
-    interrupted = pl.col("error_code") == "interrupted"
+    interrupted = pl.col("error_code") == Code.INTERRUPTED
     missed = results.filter((pl.col("status") == "failed") | interrupted).select(
         "row",
         pl.when(interrupted)

@@ -24,6 +24,7 @@ from pipeline.normalize.fields import clean_fields, typed_fields
 from pipeline.normalize.phone_cells import cell_phones
 from pipeline.normalize.phones import MISSING_PHONE
 from pipeline.normalize.screening import CallingOptions, type_problems, with_calling_fields
+from pipeline.outcomes import Code
 from pipeline.read import SHORT_ROW
 from pipeline.requirements import SOURCES, Requirements
 from schemas.contact import ERROR_CODES, ContactModel
@@ -177,7 +178,7 @@ def requirement_problems(
             pl.lit(target),
             pl.lit(most),
         )
-        found.append(_problem(frame, digits > most, too_long, "number_too_long"))
+        found.append(_problem(frame, digits > most, too_long, Code.NUMBER_TOO_LONG))
     return pl.concat(found) if found else _EMPTY_ERRORS
 
 
@@ -185,7 +186,7 @@ def _problem(
     frame: pl.DataFrame,
     where: pl.Expr,
     message: str | pl.Expr,
-    code: str = "missing_required",
+    code: str = Code.MISSING_REQUIRED,
 ) -> pl.DataFrame:
     text = pl.lit(message) if isinstance(message, str) else message
     return frame.filter(where.fill_null(False)).select(

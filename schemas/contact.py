@@ -13,6 +13,8 @@ from typing import Final
 import pandera.polars as pa
 import polars as pl
 
+from pipeline.outcomes import Code
+
 EMAIL_PATTERN: Final = r"^[^@\s,;<>()\[\]]+@[^@\s,;<>()\[\]]+\.[A-Za-z]{2,}$"
 #: BCP 47 as used by the targets: a 2-3 letter language, then subtags (``hi-IN``, ``zh-Hant-TW``).
 LANGUAGE_PATTERN: Final = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -31,19 +33,19 @@ class ContactModel(pa.DataFrameModel):
     email: str = pa.Field(
         nullable=True,
         str_matches=EMAIL_PATTERN,
-        metadata={"code": "invalid_email"},
+        metadata={"code": Code.INVALID_EMAIL},
     )
-    timezone: str = pa.Field(nullable=True, metadata={"code": "invalid_timezone"})
+    timezone: str = pa.Field(nullable=True, metadata={"code": Code.INVALID_TIMEZONE})
     language: str = pa.Field(
-        nullable=True, str_matches=LANGUAGE_PATTERN, metadata={"code": "invalid_language"}
+        nullable=True, str_matches=LANGUAGE_PATTERN, metadata={"code": Code.INVALID_LANGUAGE}
     )
     opted_out: str = pa.Field(
         nullable=True,
         isin=list(OPTED_OUT_WORDS),
-        metadata={"code": "invalid_opted_out"},
+        metadata={"code": Code.INVALID_OPTED_OUT},
     )
 
-    @pa.check("timezone", name="invalid_timezone")
+    @pa.check("timezone", name=Code.INVALID_TIMEZONE)
     @classmethod
     def timezone_is_iana(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
@@ -57,8 +59,8 @@ class ContactModel(pa.DataFrameModel):
 
 #: column → error code for a failing check (the column name itself when not listed)
 ERROR_CODES: Final[dict[str, str]] = {
-    "email": "invalid_email",
-    "timezone": "invalid_timezone",
-    "language": "invalid_language",
-    "opted_out": "invalid_opted_out",
+    "email": Code.INVALID_EMAIL,
+    "timezone": Code.INVALID_TIMEZONE,
+    "language": Code.INVALID_LANGUAGE,
+    "opted_out": Code.INVALID_OPTED_OUT,
 }

@@ -1,5 +1,8 @@
 """The look of the HTML report: how much is listed, the order and colour of each status,
-what each status and error code means in a person's words, the CSP and the CSS."""
+what each status means in a person's words (each error code's: ``pipeline.outcomes``),
+the CSP and the CSS."""
+
+from pipeline.outcomes import CODE_MEANING as CODE_MEANING
 
 #: rows listed per error code, and per plan action (the rest: "and N more")
 MAX_ROWS_SHOWN = 50
@@ -53,33 +56,6 @@ STATUS_MEANING = {
     "skip": "would be skipped",
     "skipped": "skipped",
     "failed": "the target did not take it",
-}
-CODE_MEANING = {
-    "missing_phone": "The record has no phone number.",
-    "invalid_phone": (
-        "The phone cell is not a valid number. Numbers written without +country are read "
-        "in --default-region (or the row's country column)."
-    ),
-    "scientific_notation": (
-        "Excel wrote the number in scientific notation (4.91523E+11): its last digits are "
-        "lost. Export the phone column as text and export again."
-    ),
-    "invalid_email": "The email is not a valid address. The whole record is held back.",
-    "invalid_timezone": "Not an IANA time zone name (e.g. America/New_York).",
-    "invalid_language": "Not a BCP 47 language tag (e.g. en-US, hi-IN).",
-    "invalid_opted_out": "The opted-out cell is not a yes/no value.",
-    "duplicate_in_file": (
-        "The same number (after normalization) is earlier in the file; the first valid record wins."
-    ),
-    "malformed_row": "The CSV record could not be read as a row of the table.",
-    "bad_encoding": "The record holds bytes that are not valid in the file's encoding.",
-    "conflict": "The target holds a contact that conflicts with this one.",
-    "update_unsupported": "The contact differs on the target, which cannot update contacts.",
-    "opted_out_remotely": (
-        "Opted out on the target: kept, since deleting it would erase its suppression."
-    ),
-    "rejected": "The target refused the contact; its message follows.",
-    "failed": "Gave up after retries; a rerun continues safely where this one stopped.",
 }
 PLAN_ACTIONS = ("create", "update", "delete", "unchanged", "skip")
 

@@ -19,6 +19,8 @@ from typing import Final
 import phonenumbers
 import polars as pl
 
+from pipeline.outcomes import Code
+
 #: Full English names (and a few common short forms) of the countries contact files
 #: name most often -> ISO 3166 alpha-2. Every alpha-2 region phonenumbers knows is
 #: accepted as itself besides these.
@@ -50,7 +52,7 @@ COUNTRY_NAMES: Final[dict[str, str]] = {
 
 
 #: the error code of a country cell that is neither a known code nor a known name
-UNKNOWN_COUNTRY = "unknown_country"
+UNKNOWN_COUNTRY = Code.UNKNOWN_COUNTRY
 
 
 def _country_table() -> dict[str, str]:

@@ -25,9 +25,10 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.normalize.phones import normalize_phones
+from pipeline.outcomes import Code
 
 #: error_code of a phone cell in Excel's scientific notation (its digits are lost)
-SCIENTIFIC_NOTATION = "scientific_notation"
+SCIENTIFIC_NOTATION = Code.SCIENTIFIC_NOTATION
 #: what Google Contacts puts between the values of one multi-value cell
 MULTI_SEPARATOR = ":::"
 

@@ -17,9 +17,10 @@ import polars as pl
 
 from pipeline.normalize.calling import calling_columns
 from pipeline.normalize.phones_fast import DEFER, INVALID, fast_e164
+from pipeline.outcomes import Code
 
-MISSING_PHONE = "missing_phone"
-INVALID_PHONE = "invalid_phone"
+MISSING_PHONE = Code.MISSING_PHONE
+INVALID_PHONE = Code.INVALID_PHONE
 # Up to this many rows effective_regions cleans every hint (one polars call), beyond it each
 # distinct hint once, mapped back (cheaper when hints repeat over many rows).
 _CLEAN_EACH = 10_000

@@ -16,9 +16,10 @@ import polars as pl
 
 from pipeline.errors import UsageError
 from pipeline.normalize.calling import TYPE_NAMES, single_zone
+from pipeline.outcomes import Code
 
 #: error_code of a record refused for its number type
-NUMBER_TYPE = "number_type"
+NUMBER_TYPE = Code.NUMBER_TYPE
 #: every name --reject-types takes
 TYPE_CHOICES = tuple(sorted(TYPE_NAMES.values()))
 FROM_FILE, FROM_PHONE = "file", "phone"

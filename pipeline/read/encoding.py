@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass, replace
 
 from pipeline.errors import InputError, UsageError
+from pipeline.outcomes import Code
 
-BAD_ENCODING = "bad_encoding"
+BAD_ENCODING = Code.BAD_ENCODING
 
 #: The text sampled to tell binary data (here) and to sniff the delimiter (dialect); the
 #: first piece of a big file holds it (pieces). The others read it as ``enc.SAMPLE_CHARS``,

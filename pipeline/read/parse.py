@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipeline.outcomes import Code
 from pipeline.read.dialect import csv_reader
 
-MALFORMED_ROW = "malformed_row"
+MALFORMED_ROW = Code.MALFORMED_ROW
 #: a record missing trailing cells: read as if they were empty, as spreadsheets mean it; a
 #: note, not an error (validate says it in error_message and leaves error_code empty)
 SHORT_ROW = "short_row"

@@ -35,6 +35,7 @@ from pipeline.errors import (
     WritesHalted,
 )
 from pipeline.http import ApiClient, Auth, RateLimiter, RetryPolicy, error_detail
+from pipeline.outcomes import Code, Status
 from pipeline.progress import NullProgress, Progress
 from pipeline.requirements import Requirements
 from pipeline.secrets import ApiKey
@@ -315,13 +316,13 @@ def failure_outcome(row: int, exc: TargetError, remote_id: str | None = None) ->
     if isinstance(exc, AuthError):
         raise exc
     if isinstance(exc, WritesHalted):
-        return Outcome(row, "skipped", remote_id, "halted", HALTED_MESSAGE)
+        return Outcome(row, Status.SKIPPED, remote_id, Code.HALTED, HALTED_MESSAGE)
     if isinstance(exc, SendingStopped):
-        return Outcome(row, "skipped", remote_id, "interrupted", INTERRUPTED_MESSAGE)
+        return Outcome(row, Status.SKIPPED, remote_id, Code.INTERRUPTED, INTERRUPTED_MESSAGE)
     if isinstance(exc, ConflictError):
-        return Outcome(row, "failed", remote_id, "conflict", error_detail(exc))
+        return Outcome(row, Status.FAILED, remote_id, Code.CONFLICT, error_detail(exc))
     if isinstance(exc, TerminalError):
-        return Outcome(row, "failed", remote_id, "rejected", error_detail(exc))
+        return Outcome(row, Status.FAILED, remote_id, Code.REJECTED, error_detail(exc))
     if isinstance(exc, TransientError):
-        return Outcome(row, "failed", remote_id, "failed", f"gave up after retries: {exc}")
-    return Outcome(row, "failed", remote_id, "failed", str(exc))
+        return Outcome(row, Status.FAILED, remote_id, Code.FAILED, f"gave up after retries: {exc}")
+    return Outcome(row, Status.FAILED, remote_id, Code.FAILED, str(exc))

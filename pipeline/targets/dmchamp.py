@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import ConflictError, TargetError
+from pipeline.outcomes import Code, Status
 from pipeline.targets.base import Outcome, failure_outcome
 from pipeline.targets.engine import Engine
 from pipeline.targets.frames import remote_frame
@@ -21,7 +22,7 @@ class Dmchamp(Engine):
             return found
         if found is None:
             message = "dmchamp says the contact already exists, but a lookup by phone misses it"
-            return Outcome(row, "failed", None, "conflict", message)
+            return Outcome(row, Status.FAILED, None, Code.CONFLICT, message)
         remote_id = str(found["id"])
         if sent:  # an earlier attempt of this very create landed
             return self.with_lists(contact, Outcome(row, "created", remote_id))

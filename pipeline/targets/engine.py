@@ -10,6 +10,7 @@ import polars as pl
 
 from pipeline.errors import AuthError, TargetError
 from pipeline.http import Auth, error_detail
+from pipeline.outcomes import Code, Status
 from pipeline.targets.base import (
     Capabilities,
     Outcome,
@@ -54,7 +55,7 @@ class Engine(Paging, Writes):
     def update(self, contacts: pl.DataFrame) -> pl.DataFrame:
         update = self.description.update
         if update.how == "none":
-            return skip_all(contacts, "update_unsupported", self.text(update.unsupported))
+            return skip_all(contacts, Code.UPDATE_UNSUPPORTED, self.text(update.unsupported))
         if update.how == "each":
             results = self.update_each(contacts)
         else:
@@ -88,15 +89,17 @@ class Engine(Paging, Writes):
             message = self.text(
                 "the contact opted out in {name}: contact-sync never undoes an opt-out"
             )
-            return Outcome(row, "skipped", remote_id, "opted_out_remotely", message)
+            return Outcome(row, Status.SKIPPED, remote_id, Code.OPTED_OUT_REMOTELY, message)
         message = f"{self.name} cannot update {', '.join(changes) or 'these fields'}"
-        return Outcome(row, "skipped", remote_id, "update_unsupported", message)
+        return Outcome(row, Status.SKIPPED, remote_id, Code.UPDATE_UNSUPPORTED, message)
 
     # -- delete ------------------------------------------------------------------------
     def delete(self, contacts: pl.DataFrame) -> pl.DataFrame:
         how = self.description.delete.how
         if how == "none":
-            return skip_all(contacts, "delete_unsupported", f"{self.name} cannot delete contacts")
+            return skip_all(
+                contacts, Code.DELETE_UNSUPPORTED, f"{self.name} cannot delete contacts"
+            )
         if how == "each":
             work = list(contacts.select("row", "remote_id").iter_rows())
             return outcomes_frame(self.parallel(self._delete_by_id, work, "deleting"))
@@ -105,7 +108,7 @@ class Engine(Paging, Writes):
         frames = self.parallel(self._delete_chunk, list(known.iter_slices(size)), "deleting")
         unknown = contacts.filter(pl.col("remote_id").is_null())
         message = self.text(self.description.delete.no_id)
-        return pl.concat([*frames, status_rows(unknown, "failed", "rejected", message)])
+        return pl.concat([*frames, status_rows(unknown, Status.FAILED, Code.REJECTED, message)])
 
     def _delete_by_id(self, work: tuple[Any, str]) -> Outcome:
         """``DELETE`` one contact; a ``404`` means already gone."""
@@ -130,7 +133,7 @@ class Engine(Paging, Writes):
     # -- opt-out -----------------------------------------------------------------------
     def opt_out(self, contacts: pl.DataFrame) -> pl.DataFrame:
         if self.description.opt_out.how == "none":
-            return skip_all(contacts, "opt_out_unsupported", f"{self.name} has no opt-out")
+            return skip_all(contacts, Code.OPT_OUT_UNSUPPORTED, f"{self.name} has no opt-out")
         work = list(contacts.select("row", "remote_id", "e164").iter_rows())
         return outcomes_frame(self.parallel(self._opt_out_one, work, "opting out"))
 

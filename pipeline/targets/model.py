@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from pipeline.errors import UsageError
+from pipeline.outcomes import Code
 from pipeline.requirements import Requirements
 
 Scalar = str | int | float | bool
@@ -154,7 +155,7 @@ class Lists:
     how: Literal["none", "in_create", "each_after", "grouped_after"] = "none"
     path: str = ""
     body: Template = field(default_factory=dict)
-    error_code: str = "list_failed"
+    error_code: str = Code.LIST_FAILED
     failed: str = "not added to list {list}: {error}"
 
 

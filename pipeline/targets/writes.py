@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline.errors import AuthError, ConflictError, TargetError
 from pipeline.http import AmbiguousWriteError, error_detail
+from pipeline.outcomes import Code, Status
 from pipeline.targets.answers import dig
 from pipeline.targets.base import Outcome, failure_outcome, outcomes_frame, status_rows
 from pipeline.targets.calls import Described
@@ -87,7 +88,7 @@ class Writes(Described):
             return self._created_by(contact, answer)
         gave_up = "gave up: the create kept failing" if blind else create.ambiguous.gave_up
         rounds = len(self.rounds(create.ambiguous))
-        return Outcome(row, "failed", None, "failed", self.text(gave_up, rounds=rounds))
+        return Outcome(row, Status.FAILED, None, Code.FAILED, self.text(gave_up, rounds=rounds))
 
     def _created_by(self, contact: dict[str, Any], answer: Any) -> Outcome:
         create = self.description.create
@@ -98,7 +99,7 @@ class Writes(Described):
                 return found
             if found is None:
                 message = self.text("{name} accepted the contact but a lookup does not find it")
-                return Outcome(contact["row"], "failed", None, "failed", message)
+                return Outcome(contact["row"], Status.FAILED, None, Code.FAILED, message)
             remote_id = str(found[self.names["remote_id"]])
         return self.created(contact, remote_id)
 
@@ -115,7 +116,7 @@ class Writes(Described):
             message = "created (its id could not be read back with this key)"
             return Outcome(contact["row"], "created", None, None, message)
         message = self.text("exists on {name} already; create-only mode leaves it as it is")
-        return Outcome(contact["row"], "skipped", None, "exists_remotely", message)
+        return Outcome(contact["row"], Status.SKIPPED, None, Code.EXISTS_REMOTELY, message)
 
     def created(self, contact: dict[str, Any], remote_id: str) -> Outcome:
         """A landed contact: send what the create could not take (``then_update``), add it
@@ -200,13 +201,15 @@ class Writes(Described):
             except TargetError as exc:
                 message = self.text(policy.check_failed, error=exc)
                 return outcomes + [
-                    Outcome(r, "failed", None, "failed", message) for r in unsure["row"]
+                    Outcome(r, Status.FAILED, None, Code.FAILED, message) for r in unsure["row"]
                 ]
             outcomes += landed
             if pending.is_empty():
                 return outcomes
         message = self.text(policy.gave_up, rounds=len(self.rounds(policy)))
-        return outcomes + [Outcome(r, "failed", None, "failed", message) for r in pending["row"]]
+        return outcomes + [
+            Outcome(r, Status.FAILED, None, Code.FAILED, message) for r in pending["row"]
+        ]
 
     def landed(self, unsure: pl.DataFrame) -> tuple[list[Outcome], pl.DataFrame]:
         """The rows now on the target (read back by phone) as outcomes, and the rest."""
@@ -336,7 +339,9 @@ class Writes(Described):
             zip(chunk["row"], chunk["e164"], _remote_ids(chunk), strict=True)
         ):
             if index in errors:
-                outcomes.append(Outcome(row, "failed", remote_id, "rejected", errors[index]))
+                outcomes.append(
+                    Outcome(row, Status.FAILED, remote_id, Code.REJECTED, errors[index])
+                )
             elif e164 in named:
                 record = named[e164]
                 outcomes.append(
@@ -388,4 +393,4 @@ def _unknown(chunk: pl.DataFrame, reason: str, exc: TargetError | None = None) -
     """Rows whose write may or may not have landed: failed, saying so."""
     if isinstance(exc, AuthError):
         raise exc
-    return [Outcome(row, "failed", None, "failed", reason) for row in chunk["row"]]
+    return [Outcome(row, Status.FAILED, None, Code.FAILED, reason) for row in chunk["row"]]

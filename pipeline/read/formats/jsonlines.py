@@ -33,13 +33,14 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import InputError
+from pipeline.outcomes import Code
 
-MALFORMED_ROW = "malformed_row"
+MALFORMED_ROW = Code.MALFORMED_ROW
 _NOT_UTF8 = (
     "bytes that are not valid UTF-8 were replaced with \ufffd; JSON is UTF-8: re-save the "
     "file as UTF-8"
 )
-BAD_ENCODING = "bad_encoding"
+BAD_ENCODING = Code.BAD_ENCODING
 
 #: ``read(size)``: up to ``size`` more bytes of the input (all that is left for -1)
 Read = Callable[[int], bytes]
