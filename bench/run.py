@@ -156,6 +156,46 @@ def rate_limited_oliai(rows: int = 50_000) -> dict[str, Any]:
     }
 
 
+def sink_figures(rows: int) -> dict[str, Any]:
+    """``sync --target oliai`` of ``rows`` into the sink (``bench.sink``): the client's
+    share of a sync, with the server costing next to nothing."""
+    from bench.sink import running_sink
+
+    csv = contacts_csv(rows)
+    with running_sink(KEY) as (url, sink):
+        extra = ["--rate-limit", "0", "--state-dir", str(DATA / "state-sink")]
+        seconds, summary = cli("sync", str(csv), "--target", "oliai", "--base-url", url, *extra)
+        created = summary["counts"].get("created", 0)
+        return {
+            "rows": rows,
+            "seconds": seconds,
+            "created": created,
+            "bulk_requests": sink.bulk_requests,
+            "contacts_per_s": created / seconds,
+            "peak_mb": summary["peak_mb"],
+        }
+
+
+def sink_markdown(figures: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## The client's share of a sync (`sync --target oliai` into a sink server)",
+        "",
+        "The sink (`bench/sink.py`) answers oliai's listing empty and each bulk upsert from "
+        "the request's numbers (one regex over the bytes; nothing parsed, checked or stored), "
+        "so the time is the client's: read, check, dedupe, diff, 1,000-contact batches sent "
+        "and their answers read, the report written. Goal (issue 19): 1M in at most 5 s.",
+        "",
+        "| rows | seconds | created | bulk requests | contacts/s | peak MB |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in figures:
+        lines.append(
+            f"| {f['rows']:,} | {f['seconds']:.2f} | {f['created']:,} | {f['bulk_requests']} | "
+            f"{f['contacts_per_s']:,.0f} | {f['peak_mb']:.0f} |"
+        )
+    return [*lines, ""]
+
+
 def measure(rows: int) -> dict[str, Any]:
     csv = contacts_csv(rows)
     figures: dict[str, Any] = {"rows": rows}
@@ -373,9 +413,13 @@ def main() -> None:
     print("  oliai at its documented rate limits ...", flush=True)
     limited = rate_limited_oliai()
     calling = calling_markdown(fill_figures(max(SIZES), VALIDATE_RUNS))
+    print("  sync into a sink: the client's share ...", flush=True)
+    sink = sink_markdown([sink_figures(rows) for rows in SIZES])
     text = (
         markdown(results, phones)
         + "\n\n"
+        + "\n".join(sink)
+        + "\n"
         + "\n".join(calling)
         + "\n\n"
         + "\n".join(big_markdown(big))
@@ -392,6 +436,8 @@ if __name__ == "__main__":
         print("\n".join(limited_markdown(rate_limited_oliai())))
     elif sys.argv[1:] == ["calling"]:
         print("\n".join(calling_markdown(fill_figures(max(SIZES), VALIDATE_RUNS))))
+    elif sys.argv[1:] == ["sink"]:
+        print("\n".join(sink_markdown([sink_figures(rows) for rows in SIZES])))
     elif sys.argv[1:] == ["big"]:
         print("\n".join(big_markdown(big_validate())))
     else:
