@@ -189,11 +189,12 @@ class Writes(Described):
         policy = self.description.create.ambiguous
         outcomes: list[Outcome] = []
         for attempt in self.rounds(policy):
+            before = len(outcomes)
             sent = send(pending, attempt > 0)
             outcomes += [o for o in sent if o is not None]
-            unsure = pending.filter(pl.Series([o is None for o in sent], dtype=pl.Boolean))
-            if unsure.is_empty():
+            if len(outcomes) == before + pending.height:  # every row settled at once
                 return outcomes
+            unsure = pending.filter(pl.Series([o is None for o in sent], dtype=pl.Boolean))
             try:
                 landed, pending = self.landed(unsure)
             except AuthError:
@@ -349,6 +350,8 @@ class Writes(Described):
                 )
             else:
                 unresolved.append(index)
+        if not unresolved:  # the usual answer: every row named
+            return outcomes
         rest = chunk.with_row_index("_i").filter(pl.col("_i").is_in(unresolved)).drop("_i")
         return outcomes + self._read_back_unresolved(rest, status)
 
