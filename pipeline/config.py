@@ -12,16 +12,18 @@ import datetime as dt
 import difflib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.durations import DEFAULT_BUDGET, parse_duration
 from pipeline.errors import UsageError
 from pipeline.identity import normalize_base_url
+from pipeline.job_values import VALUES, describe_value
 from pipeline.read import BLOCK_BYTES
-from pipeline.secrets import check_variable_name, looks_like_variable_name
-from pipeline.sizes import parse_size, size_problem
+from pipeline.secrets import check_variable_name
+from pipeline.sizes import parse_size
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Settings:
     chunk_size: int = 1000
     concurrency: int | None = None
     rate_limit: float | None = None
+    #: seconds the run may wait on its API for retries and throttling (``--retry-timeout``)
+    retry_timeout: float = DEFAULT_BUDGET
     state_dir: str = ".contact-sync"
     report: str | None = None
     summary_json: str | None = None
@@ -96,6 +100,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "chunk_size": int,
     "concurrency": int,
     "rate_limit": (int, float),
+    "retry_timeout": (str, int, float),
     "state_dir": str,
     "report": str,
     "summary_json": str,
@@ -110,61 +115,6 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "reject_types": list,
     "max_input_size": (str, int),
 }
-
-
-_MODES = ("upsert", "create-only", "update-only", "mirror")
-
-
-def _limit_problem(value: Any) -> str | None:
-    if re.fullmatch(r"\d+(\.\d+)?%|\d+", str(value).strip()):
-        return None
-    return f'takes N or N% (like 50 or "5%"), not {_describe(value)}'
-
-
-def _at_least_one(value: Any) -> str | None:
-    return None if value >= 1 else f"must be at least 1, not {value}"
-
-
-#: value checks of a job file's keys, beyond their type: a message, or None when fine
-_VALUES: dict[str, Callable[[Any], str | None]] = {
-    "mode": lambda v: None if v in _MODES else f"must be one of {', '.join(_MODES)}, not {v!r}",
-    "max_deletes": _limit_problem,
-    "max_invalid": _limit_problem,
-    "sheet": lambda v: None if isinstance(v, str) or v >= 1 else f"counts from 1, not {v}",
-    "encoding": lambda v: _encoding_problem(v),
-    "chunk_size": _at_least_one,
-    "concurrency": _at_least_one,
-    "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
-    "reject_types": lambda v: _types_problem(v),
-    "max_input_size": size_problem,
-    "api_key_env": lambda v: (
-        None
-        if looks_like_variable_name(v)
-        else "takes the NAME of an environment variable, not the key: put the key in a "
-        'variable (export ARNIS_API_KEY=...) and name it here (api_key_env = "ARNIS_API_KEY"). '
-        "A name is letters, digits and _, not starting with a digit (the value is not shown)"
-    ),
-}
-
-
-def _encoding_problem(value: str) -> str | None:
-    from pipeline.read.encoding import checked_encoding
-
-    try:
-        checked_encoding(value)
-    except UsageError as exc:
-        return str(exc).replace(f"--encoding {value!r} ", "")
-    return None
-
-
-def _types_problem(value: Any) -> str | None:
-    from pipeline.normalize.screening import parse_types
-
-    try:
-        parse_types(value)
-    except UsageError as exc:
-        return str(exc).replace("--reject-types: ", "")
-    return None
 
 
 #: key names that would hold the API key itself: refused at the top of a job file, under
@@ -223,8 +173,10 @@ def _check_key(file: Path, text: str, key: str, value: Any) -> None:
         raise UsageError(f"{where}: unknown key '{key}'{hint}. Known keys: {known}")
     # TOML booleans are Python ints: only a key that takes true/false accepts them
     if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
-        raise UsageError(f"{where}: '{key}' must be {_type_name(expected)}, not {_describe(value)}")
-    problem = _VALUES.get(key, lambda _: None)(value)
+        raise UsageError(
+            f"{where}: '{key}' must be {_type_name(expected)}, not {describe_value(value)}"
+        )
+    problem = VALUES.get(key, lambda _: None)(value)
     if problem:
         raise UsageError(f"{where}: '{key}' {problem}")
     if isinstance(value, dict):
@@ -235,14 +187,14 @@ def _check_key(file: Path, text: str, key: str, value: Any) -> None:
             if not isinstance(item, str | int | float) or isinstance(item, bool):
                 raise UsageError(
                     f"{inner_where}: '{inner}' under [{key}] must be a string, "
-                    f"not {_describe(item)}"
+                    f"not {describe_value(item)}"
                 )
     if isinstance(value, list):
         for item in value:
             if not isinstance(item, str):
                 raise UsageError(
                     f"{where}: '{key}' must be a list of strings (column names), "
-                    f"not a list holding {_describe(item)}"
+                    f"not a list holding {describe_value(item)}"
                 )
 
 
@@ -257,26 +209,6 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
     }
     kinds = expected if isinstance(expected, tuple) else (expected,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-def _describe(value: Any) -> str:
-    """A TOML value's kind in words, with the value when it is short."""
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"a string ({shown!r})"
-    if isinstance(value, int):
-        return f"a whole number ({value})"
-    if isinstance(value, float):
-        return f"a number ({value:g})"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return f"a date or time ({value.isoformat()})"
-    return type(value).__name__
 
 
 def _bare(name: str) -> str:
@@ -315,6 +247,8 @@ def _normalise(key: str, value: Any) -> Any:
         return tuple(str(v) for v in value)
     if key == "rate_limit":
         return float(value)
+    if key == "retry_timeout":
+        return parse_duration(value)
     return value
 
 
@@ -345,6 +279,8 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
             continue
         if key in ("options", "map"):
             merged[key] = {**merged.get(key, {}), **value}
+        elif key == "retry_timeout":
+            merged[key] = parse_duration(value)
         else:
             merged[key] = value
     settings = replace(Settings(), **merged, job_file=config_path)

@@ -14,7 +14,9 @@ target) that one engine runs (``engine.py``); code is only for real quirks.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
@@ -34,9 +36,9 @@ from pipeline.errors import (
     TransientError,
     WritesHalted,
 )
-from pipeline.http import ApiClient, Auth, RateLimiter, RetryPolicy, error_detail
+from pipeline.http import ApiClient, Auth, Pace, RateLimiter, RetryPolicy, error_detail
 from pipeline.outcomes import Code, Status
-from pipeline.progress import NullProgress, Progress
+from pipeline.progress import NullProgress, Progress, tell
 from pipeline.requirements import Requirements
 from pipeline.secrets import ApiKey
 from pipeline.targets.frames import REMOTE_SCHEMA, RemoteFrames
@@ -126,11 +128,18 @@ class Target(ABC):
         caps = self.capabilities
         per_minute = settings.rate_limit if settings.rate_limit is not None else caps.rate_limit
         bulk = _bulk_limit(settings.rate_limit, caps.bulk_rate_limit)
-        limiters = {"default": RateLimiter(per_minute or None), "bulk": RateLimiter(bulk or None)}
         self.concurrency = settings.concurrency or caps.default_concurrency
+        # documented limits are where the pace starts; what the API's 429s teach comes on
+        # top, and lowers the requests in flight too (pipeline.http.limiter)
+        pace = Pace(self.concurrency)
+        limiters = {
+            "default": RateLimiter(per_minute or None, pace=pace),
+            "bulk": RateLimiter(bulk or None, pace=pace),
+        }
         self._stopped = threading.Event()
         #: the answer outside the documented API that stopped the writes (``halt``)
         self.halted: ProtocolError | None = None
+        self._last_note = (0.0, 0.0)
         self.client = ApiClient(
             base_url=settings.base_url,
             key=settings.api_key,
@@ -140,10 +149,26 @@ class Target(ABC):
             retry=settings.retry,
             timeout=settings.timeout,
             max_connections=max(4, self.concurrency),
+            on_wait=self._waiting,
         )
 
     def close(self) -> None:
         self.client.close()
+
+    def _waiting(self, kind: str, seconds: float, error: TargetError) -> None:
+        """A request waits on the API: a line for a person watching (``Progress.note``),
+        at most one every few seconds unless the wait is longer than the last told."""
+        now = time.monotonic()
+        last_at, last_wait = self._last_note
+        if seconds < 1.0 or (now - last_at < _NOTE_EVERY and seconds <= last_wait):
+            return
+        self._last_note = (now, seconds)
+        shown = f"{math.ceil(seconds)} s"
+        if kind == "throttled":
+            tell(self.progress, f"{self.name}: throttled: waiting {shown}")
+        else:
+            why = f"HTTP {error.status}" if error.status else "no answer"
+            tell(self.progress, f"{self.name}: {why}: retrying in {shown}")
 
     def stop(self) -> None:
         """Let no request of ``stream`` begin any more (they raise ``Stopped``): for a read
@@ -259,6 +284,10 @@ class Target(ABC):
         return frames.frame()
 
 
+#: seconds between two notes of waiting on the API (a longer wait is told at once)
+_NOTE_EVERY = 5.0
+
+
 class Stopped(Exception):
     """A request of ``Target.stream`` not sent because the target was ``stop``ped."""
 
@@ -326,3 +355,25 @@ def failure_outcome(row: int, exc: TargetError, remote_id: str | None = None) ->
     if isinstance(exc, TransientError):
         return Outcome(row, Status.FAILED, remote_id, Code.FAILED, f"gave up after retries: {exc}")
     return Outcome(row, Status.FAILED, remote_id, Code.FAILED, str(exc))
+
+
+def fail_all(chunk: pl.DataFrame, exc: TargetError) -> list[Outcome]:
+    """Every row of a chunk given the same failure (auth errors abort the run)."""
+    rows = zip(chunk["row"], remote_ids(chunk), strict=True)
+    return [failure_outcome(row, exc, remote_id) for row, remote_id in rows]
+
+
+def remote_ids(chunk: pl.DataFrame) -> list[str | None]:
+    """The rows' remote ids (None where a row has none)."""
+    if "remote_id" in chunk.columns:
+        return chunk["remote_id"].cast(pl.String).to_list()
+    return [None] * chunk.height
+
+
+def unknown_outcomes(
+    chunk: pl.DataFrame, reason: str, exc: TargetError | None = None
+) -> list[Outcome]:
+    """Rows whose write may or may not have landed: failed, saying so."""
+    if isinstance(exc, AuthError):
+        raise exc
+    return [Outcome(row, Status.FAILED, None, Code.FAILED, reason) for row in chunk["row"]]

@@ -3,19 +3,22 @@ templates and its requests (each endpoint answer read in one place, ``send_json`
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
 
+from pipeline.durations import seconds_text
 from pipeline.errors import ProtocolError, TargetError, UsageError, WritesHalted
 from pipeline.http import AmbiguousWriteError
 from pipeline.progress import Progress
 from pipeline.targets.answers import dig, read_answer, shapes
 from pipeline.targets.base import Outcome, Target, TargetSettings, failure_outcome
+from pipeline.targets.frames import body_of
 from pipeline.targets.listing import COMMON_OPTIONS
-from pipeline.targets.model import Ambiguous, Description, Scalar
+from pipeline.targets.model import Description, Scalar
 
 _WHOLE = re.compile(r"\{(\w+)\}")
 
@@ -80,6 +83,35 @@ class Described(Target):
         except KeyError as exc:
             raise UsageError(f"{self.name}: {{{exc.args[0]}}} names no option") from exc
 
+    # -- bodies ------------------------------------------------------------------------
+    def create_body(self, contact: dict[str, Any]) -> dict[str, Any]:
+        create = self.description.create
+        body = {**self.fill(create.body), **body_of(contact, self.write_names(create.fields))}
+        if create.lists_key and contact.get("lists"):
+            body[create.lists_key] = list(contact["lists"])
+        if contact.get("opted_out"):
+            body.update(self.fill(self.description.fields.opted_out_write))
+        return body
+
+    def update_body(self, contact: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+        """The changed fields an update takes; a cleared one left out, sent as null, or
+        sent as the server's default (``[update] cleared``)."""
+        update, fields = self.description.update, self.description.fields
+        names = self.write_names(update.fields)
+        body: dict[str, Any] = {}
+        for name in (c for c in changes if c in names):
+            value = contact.get(name)
+            if value is None or value == "" or value == []:
+                if update.cleared == "omit":
+                    continue
+                value = None if update.cleared == "null" else self.text(fields.read_as_null[name])
+            elif name == "metadata" and isinstance(value, str):
+                value = json.loads(value)
+            body[names[name]] = value
+        if "opted_out" in changes and contact.get("opted_out"):
+            body.update(self.fill(fields.opted_out_write))  # an opt-out is never undone
+        return body
+
     # -- requests --------------------------------------------------------------------
     def send(
         self,
@@ -121,9 +153,12 @@ class Described(Target):
             raise AmbiguousWriteError(str(exc), status=exc.status) from exc
 
     # -- what a write whose outcome is unknown needs -----------------------------------
-    def rounds(self, policy: Ambiguous) -> range:
-        """How many times a write whose outcome stays unknown is sent in all."""
-        return range(max(1, policy.rounds or self.settings.retry.attempts))
+    def gave_up(self, template: str, rounds: int) -> str:
+        """A ``[create.ambiguous] gave_up`` text, and that the retry budget allowed no
+        more rounds of a write whose outcome stayed unknown."""
+        budget = seconds_text(self.client.budget.seconds)
+        given = self.text(template, rounds=rounds)
+        return f"{given} ({rounds} rounds within the retry budget, --retry-timeout {budget})"
 
     def find(self, e164: str) -> dict[str, Any] | None:
         """The contact with this number, in the API's own field names (None: absent)."""

@@ -2,10 +2,11 @@
 counts only, bulk upserts) and what to do when a write's outcome is unknown, updates.
 
 A write that failed in a way that leaves unknown whether it landed is never sent again
-blindly: the phone is looked up first and only what is missing is sent again, at most
-``[create.ambiguous] rounds`` times in all. ``resolve = "each"`` settles each row at
-once (look up, resend); ``"together"`` sends every row, then looks all the unsure ones
-up in one read and sends again only the missing ones.
+blindly: the phone is looked up first and only what is missing is sent again, in as many
+rounds as the run's retry budget allows (``--retry-timeout``; ``ApiClient.another_round``
+waits a backoff between rounds), the one strategy of every target. ``resolve = "each"``
+settles each row at once (look up, resend); ``"together"`` sends every row, then looks
+all the unsure ones up in one read and sends again only the missing ones.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from pipeline.errors import AuthError, ConflictError, TargetError
 from pipeline.http import AmbiguousWriteError, error_detail
 from pipeline.outcomes import Code, Status
 from pipeline.targets.answers import dig
-from pipeline.targets.base import Outcome, failure_outcome, outcomes_frame, status_rows
+from pipeline.targets.base import (
+    Outcome,
+    fail_all,
+    failure_outcome,
+    outcomes_frame,
+    remote_ids,
+    status_rows,
+    unknown_outcomes,
+)
 from pipeline.targets.calls import Described
 from pipeline.targets.frames import body_of
 from pipeline.targets.serialize import json_array, json_objects
@@ -32,35 +41,6 @@ Send = Callable[[pl.DataFrame, bool], list[Outcome | None]]
 
 
 class Writes(Described):
-    # -- bodies ------------------------------------------------------------------------
-    def create_body(self, contact: dict[str, Any]) -> dict[str, Any]:
-        create = self.description.create
-        body = {**self.fill(create.body), **body_of(contact, self.write_names(create.fields))}
-        if create.lists_key and contact.get("lists"):
-            body[create.lists_key] = list(contact["lists"])
-        if contact.get("opted_out"):
-            body.update(self.fill(self.description.fields.opted_out_write))
-        return body
-
-    def update_body(self, contact: dict[str, Any], changes: list[str]) -> dict[str, Any]:
-        """The changed fields an update takes; a cleared one left out, sent as null, or
-        sent as the server's default (``[update] cleared``)."""
-        update, fields = self.description.update, self.description.fields
-        names = self.write_names(update.fields)
-        body: dict[str, Any] = {}
-        for name in (c for c in changes if c in names):
-            value = contact.get(name)
-            if value is None or value == "" or value == []:
-                if update.cleared == "omit":
-                    continue
-                value = None if update.cleared == "null" else self.text(fields.read_as_null[name])
-            elif name == "metadata" and isinstance(value, str):
-                value = json.loads(value)
-            body[names[name]] = value
-        if "opted_out" in changes and contact.get("opted_out"):
-            body.update(self.fill(fields.opted_out_write))  # an opt-out is never undone
-        return body
-
     # -- one request a contact, each row settled at once --------------------------------
     def create_one(self, contact: dict[str, Any], blind: bool = False) -> Outcome:
         """``blind`` (create-only without reading): nothing is looked up; a 409 is a
@@ -68,17 +48,21 @@ class Writes(Described):
         create = self.description.create
         row, sent = contact["row"], False
         body = self.create_body(contact)
-        for _ in self.rounds(create.ambiguous):
+        since, rounds = 0.0, 0
+        while True:
+            rounds += 1
             try:
                 answer = self.send_json("POST", create.path, "create", body=body)
-            except AmbiguousWriteError:
-                sent = True
+            except AmbiguousWriteError as exc:
+                since, sent = since if sent else self.client.budget.start(), True
                 found = None if blind else self.find_for(row, contact["e164"])
                 if isinstance(found, Outcome):
                     return found
                 if found is not None:
                     return self.created(contact, str(found[self.names["remote_id"]]))
-                continue
+                if self.client.another_round(since, rounds, exc):
+                    continue
+                break
             except ConflictError as exc:
                 return self._exists(contact, sent) if blind else self.conflict(contact, exc, sent)
             except TargetError as exc:
@@ -87,8 +71,7 @@ class Writes(Described):
                 return Outcome(row, "created", self.record_id(answer, create.answer, create.ids))
             return self._created_by(contact, answer)
         gave_up = "gave up: the create kept failing" if blind else create.ambiguous.gave_up
-        rounds = len(self.rounds(create.ambiguous))
-        return Outcome(row, Status.FAILED, None, Code.FAILED, self.text(gave_up, rounds=rounds))
+        return Outcome(row, Status.FAILED, None, Code.FAILED, self.gave_up(gave_up, rounds))
 
     def _created_by(self, contact: dict[str, Any], answer: Any) -> Outcome:
         create = self.description.create
@@ -188,12 +171,15 @@ class Writes(Described):
         """Send, look up what is unknown in one read, send again only what is missing."""
         policy = self.description.create.ambiguous
         outcomes: list[Outcome] = []
-        for attempt in self.rounds(policy):
+        since, rounds = 0.0, 0
+        while True:
+            rounds += 1
             before = len(outcomes)
-            sent = send(pending, attempt > 0)
+            sent = send(pending, rounds > 1)
             outcomes += [o for o in sent if o is not None]
             if len(outcomes) == before + pending.height:  # every row settled at once
                 return outcomes
+            since = since or self.client.budget.start()  # unknown outcomes from here
             unsure = pending.filter(pl.Series([o is None for o in sent], dtype=pl.Boolean))
             try:
                 landed, pending = self.landed(unsure)
@@ -207,7 +193,11 @@ class Writes(Described):
             outcomes += landed
             if pending.is_empty():
                 return outcomes
-        message = self.text(policy.gave_up, rounds=len(self.rounds(policy)))
+            if not self.client.another_round(
+                since, rounds, self.text(policy.gave_up, rounds=rounds)
+            ):
+                break
+        message = self.gave_up(policy.gave_up, rounds)
         return outcomes + [
             Outcome(r, Status.FAILED, None, Code.FAILED, message) for r in pending["row"]
         ]
@@ -287,7 +277,7 @@ class Writes(Described):
         except AmbiguousWriteError:
             return [None] * pending.height
         except TargetError as exc:
-            return list(_fail_all(pending, exc))
+            return list(fail_all(pending, exc))
 
     def update_bulk(self, contacts: pl.DataFrame) -> list[Outcome]:
         chunks = list(contacts.iter_slices(self.chunk_size))
@@ -298,7 +288,7 @@ class Writes(Described):
         try:  # an upsert by phone with the same values is idempotent: safe to retry
             return self.upsert(chunk, bodies, "updated", idempotent=True)
         except TargetError as exc:
-            return _fail_all(chunk, exc)
+            return fail_all(chunk, exc)
 
     def upsert_body(self, contact: dict[str, Any]) -> dict[str, Any]:
         """What an update sends through the bulk upsert: the phone and the changes."""
@@ -337,7 +327,7 @@ class Writes(Described):
         outcomes: list[Outcome] = []
         unresolved: list[int] = []
         for index, (row, e164, remote_id) in enumerate(
-            zip(chunk["row"], chunk["e164"], _remote_ids(chunk), strict=True)
+            zip(chunk["row"], chunk["e164"], remote_ids(chunk), strict=True)
         ):
             if index in errors:
                 outcomes.append(
@@ -369,7 +359,9 @@ class Writes(Described):
         try:
             found = self.lookup(rest["e164"].to_list()).select("e164", "remote_id")
         except TargetError as exc:
-            return _unknown(rest, self.text("not in {name}'s answer; read-back: {e}", e=exc), exc)
+            return unknown_outcomes(
+                rest, self.text("not in {name}'s answer; read-back: {e}", e=exc), exc
+            )
         ids = dict(found.iter_rows())
         outcomes = [
             Outcome(r, status, ids[e])
@@ -378,22 +370,4 @@ class Writes(Described):
         ]
         missing = rest.filter(~pl.col("e164").is_in([e for e, i in ids.items() if i]))
         reason = self.text("{name}'s bulk answer named neither this contact nor an error for it")
-        return outcomes + _unknown(missing, reason)
-
-
-def _fail_all(chunk: pl.DataFrame, exc: TargetError) -> list[Outcome]:
-    rows = zip(chunk["row"], _remote_ids(chunk), strict=True)
-    return [failure_outcome(row, exc, remote_id) for row, remote_id in rows]
-
-
-def _remote_ids(chunk: pl.DataFrame) -> list[str | None]:
-    if "remote_id" in chunk.columns:
-        return chunk["remote_id"].cast(pl.String).to_list()
-    return [None] * chunk.height
-
-
-def _unknown(chunk: pl.DataFrame, reason: str, exc: TargetError | None = None) -> list[Outcome]:
-    """Rows whose write may or may not have landed: failed, saying so."""
-    if isinstance(exc, AuthError):
-        raise exc
-    return [Outcome(row, Status.FAILED, None, Code.FAILED, reason) for row in chunk["row"]]
+        return outcomes + unknown_outcomes(missing, reason)
