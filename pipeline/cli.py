@@ -28,7 +28,13 @@ from pipeline.cli_options import (
     target_options,
 )
 from pipeline.config import Settings, build_settings, parse_pairs
-from pipeline.errors import AuthError, ContactSyncError, TargetError, TransientError
+from pipeline.errors import (
+    AuthError,
+    ContactSyncError,
+    RetryAfterTooLong,
+    TargetError,
+    TransientError,
+)
 from pipeline.interrupt import StopRequest, handle_signals
 from pipeline.mapping import ColumnMapping
 from pipeline.progress import choose_progress
@@ -68,6 +74,8 @@ def handle_errors(func: F) -> F:
                 "and that its scope allows reading and writing contacts.",
                 3,
             )
+        except RetryAfterTooLong as exc:  # the API asked to wait past --retry-timeout
+            _fail(str(exc), 3)
         except TransientError as exc:
             _fail(
                 f"the target is unreachable after retries: {exc}. Nothing more was sent; "
@@ -218,6 +226,18 @@ def targets(describe: str | None) -> None:
 @click.option(
     "--commit-fail-rate", type=float, default=0.0, help="Fraction of writes applied, then failed."
 )
+@click.option(
+    "--token-rate",
+    type=float,
+    help="A token bucket: requests per minute (then 429 with Retry-After), with --burst.",
+)
+@click.option("--burst", type=int, default=1, show_default=True, help="Token bucket size.")
+@click.option("--slow-rate", type=float, default=0.0, help="Fraction of answers delayed.")
+@click.option(
+    "--slow-seconds", type=float, default=0.5, show_default=True, help="The delay, seconds."
+)
+@click.option("--retry-after", type=int, help="Seconds every 429 asks to wait.")
+@click.option("--down-after", type=int, help="Answer 503 to everything after N requests.")
 @click.option("--seed", type=int, default=0, help="Seed for the fault knobs.")
 @handle_errors
 def sandbox(**params: Any) -> None:
@@ -232,6 +252,12 @@ def sandbox(**params: Any) -> None:
         window_seconds=params["window"],
         transient_rate=params["fail_rate"],
         commit_then_fail_rate=params["commit_fail_rate"],
+        bucket_per_minute=params["token_rate"],
+        bucket_burst=params["burst"],
+        slow_rate=params["slow_rate"],
+        slow_seconds=params["slow_seconds"],
+        retry_after=params["retry_after"],
+        down_after=params["down_after"],
     )
     store = sandboxes.Store(id_style=sandboxes.EMULATORS.get(params["target"], ("", "", "uuid"))[2])
     db = Path(params["db"]) if params["db"] else None

@@ -134,6 +134,12 @@ def target_options(func: F) -> F:
             type=float,
             help="Requests per minute (default: the documented limit; 0: off).",
         ),
+        click.option(
+            "--retry-timeout",
+            metavar="DURATION",
+            help="How long the run may wait on a busy or failing API: 429s, 5xx, timeouts "
+            "(e.g. 90s, 15m, 0.5h; default 15m).",
+        ),
         click.option("--state-dir", help="Journal and lock directory (default .contact-sync/)."),
         click.option(
             "--skip-remote-read",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.durations import DEFAULT_BUDGET, parse_duration
 from pipeline.errors import UsageError
 from pipeline.identity import normalize_base_url
 from pipeline.read import BLOCK_BYTES
@@ -42,6 +43,8 @@ class Settings:
     chunk_size: int = 1000
     concurrency: int | None = None
     rate_limit: float | None = None
+    #: seconds the run may wait on its API for retries and throttling (``--retry-timeout``)
+    retry_timeout: float = DEFAULT_BUDGET
     state_dir: str = ".contact-sync"
     report: str | None = None
     summary_json: str | None = None
@@ -90,6 +93,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "chunk_size": int,
     "concurrency": int,
     "rate_limit": (int, float),
+    "retry_timeout": (str, int, float),
     "state_dir": str,
     "report": str,
     "summary_json": str,
@@ -127,6 +131,7 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
     "chunk_size": _at_least_one,
     "concurrency": _at_least_one,
     "rate_limit": lambda v: None if v >= 0 else "must be 0 (off) or a positive number",
+    "retry_timeout": lambda v: _duration_problem(v),
     "reject_types": lambda v: _types_problem(v),
     "api_key_env": lambda v: (
         None
@@ -136,6 +141,14 @@ _VALUES: dict[str, Callable[[Any], str | None]] = {
         "A name is letters, digits and _, not starting with a digit (the value is not shown)"
     ),
 }
+
+
+def _duration_problem(value: Any) -> str | None:
+    try:
+        parse_duration(value)
+    except UsageError as exc:
+        return str(exc).replace("--retry-timeout ", "")
+    return None
 
 
 def _types_problem(value: Any) -> str | None:
@@ -296,6 +309,8 @@ def _normalise(key: str, value: Any) -> Any:
         return tuple(str(v) for v in value)
     if key == "rate_limit":
         return float(value)
+    if key == "retry_timeout":
+        return parse_duration(value)
     return value
 
 
@@ -326,6 +341,8 @@ def build_settings(cli: Mapping[str, Any], config_path: str | None) -> Settings:
             continue
         if key in ("options", "map"):
             merged[key] = {**merged.get(key, {}), **value}
+        elif key == "retry_timeout":
+            merged[key] = parse_duration(value)
         else:
             merged[key] = value
     settings = replace(Settings(), **merged, job_file=config_path)

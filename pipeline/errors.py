@@ -7,11 +7,14 @@
     ├── AbortError                   a guard tripped or the lock is held        → exit 3
     │   ├── GuardError               --max-invalid / --max-deletes
     │   ├── LockHeldError            another run holds the state-dir lock
-    │   └── RunInterrupted           SIGINT/SIGTERM: stopped sending, reported what is known
+    │   ├── RunInterrupted           SIGINT/SIGTERM: stopped sending, reported what is known
+    │   └── RunCutShort              the API asked to wait past --retry-timeout: reported
     └── TargetError                  anything a target API did                  → per row or exit 3
         ├── SendingStopped           a write not sent: the run is stopping      → row skipped
         ├── TransientError           may succeed if retried: timeout, 429, 5xx, connection drop
-        │   └── RateLimitedError     429, carries retry_after seconds when the server gave one
+        │   ├── RateLimitedError     429, carries retry_after seconds when the server gave one
+        │   └── RetryBudgetSpent     --retry-timeout spent: given up, or not sent at all
+        │       └── RetryAfterTooLong    the API asked to wait longer than the budget allows → exit 3
         └── TerminalError            retrying will not help: 4xx, validation
             ├── AuthError            401/403: the key is refused or lacks a scope → exit 3
             ├── ConflictError        409: the contact exists already
@@ -64,6 +67,15 @@ class RunInterrupted(AbortError):
         self.result = result
 
 
+class RunCutShort(AbortError):
+    """The API asked to wait longer than the retry budget allows (``Retry-After``): the
+    run stopped sending and reported what it knew (``result``: that run)."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class TargetError(ContactSyncError):
     """An error from a target API. ``status`` is the HTTP status when there was one."""
 
@@ -89,6 +101,16 @@ class RateLimitedError(TransientError):
     ) -> None:
         super().__init__(message, status=status)
         self.retry_after = retry_after
+
+
+class RetryBudgetSpent(TransientError):
+    """The run's retry budget (``--retry-timeout``) does not allow another wait: the
+    request is given up (or, once the budget is spent for the whole run, not sent)."""
+
+
+class RetryAfterTooLong(RetryBudgetSpent):
+    """A ``Retry-After`` longer than what is left of the retry budget: the run ends at
+    once (exit 3), its message saying what the API asked and what the budget allows."""
 
 
 class TerminalError(TargetError):

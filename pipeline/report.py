@@ -312,6 +312,25 @@ def human_summary(summary: Summary) -> str:
         out.write(
             f"  ... and {len(summary.error_codes) - len(codes)} more error codes (see the report)\n"
         )
+    flow = _flow_line(summary.extra.get("retry"))
+    if flow:
+        out.write(flow)
     for name, path in summary.extra.get("files", {}).items():
         out.write(f"  {_FILE_LABELS.get(name, name)}: {path}\n")
     return out.getvalue()
+
+
+def _flow_line(retry: dict[str, Any] | None) -> str:
+    """What the run waited on its API, when it did (the summary's ``retry``)."""
+    if not retry or not (retry["responses_429"] or retry["retries"] or retry.get("spent")):
+        return ""
+    parts = []
+    if retry["responses_429"]:
+        share = 100 * retry["share_429"]
+        parts.append(f"throttled: {retry['responses_429']} answers 429 ({share:.1f}% of requests)")
+    if retry["retries"]:
+        parts.append(f"{retry['retries']} retries")
+    parts.append(f"waited {retry['waited_s']:g} s")
+    budget = f"retry budget {retry['budget_s']:g} s, used {retry['used_s']:g} s"
+    spent = ", spent" if retry.get("spent") else ""
+    return f"  api: {'; '.join(parts)} ({budget}{spent})\n"

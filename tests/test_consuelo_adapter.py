@@ -19,7 +19,7 @@ from pipeline.targets import target_class
 from pipeline.targets.base import TargetSettings
 
 KEY = "consuelo-test-token-456"
-FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
+FAST = RetryPolicy(base_delay=0.01, max_delay=0.05, budget=1.0)
 WS = "ws_abc123"
 Consuelo = target_class("consuelo")
 

@@ -17,7 +17,7 @@ from pipeline.targets.base import RESULT_SCHEMA, TargetSettings
 
 KEY = "dmchamp-SECRET-key-4242"
 Dmchamp = target_class("dmchamp")
-FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_total=10.0)
+FAST = RetryPolicy(base_delay=0.01, max_delay=0.05, budget=1.0)
 
 
 @pytest.fixture

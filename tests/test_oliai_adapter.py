@@ -20,7 +20,7 @@ from pipeline.targets.base import TargetSettings
 
 KEY = "sk_live_oliai-test-key-123"
 Oliai = target_class("oliai")
-FAST_RETRY = RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.05)
+FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05, budget=2.0)
 
 
 @pytest.fixture

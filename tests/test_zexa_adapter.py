@@ -15,7 +15,7 @@ from pipeline.targets.base import RESULT_SCHEMA, TargetSettings
 
 KEY = "zexa-test-key-123"
 Zexa = target_class("zexa")
-FAST_RETRY = RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.05, max_total=20.0)
+FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05, budget=2.0)
 
 
 @pytest.fixture(scope="module")

@@ -136,6 +136,7 @@ def run_extra(settings: Settings, target: Target) -> dict[str, Any]:
         "target": target.name,
         "mode": settings.mode,
         "requests_sent": target.client.requests_sent,
+        "retry": target.client.flow(),
     }
     if settings.fill_timezone and "timezone" not in target.capabilities.fields:
         extra["timezone_not_sent"] = (

@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Settings
+from pipeline.errors import RunCutShort
 from pipeline.interrupt import StopRequest, interruption
 from pipeline.journal import Journal
 from pipeline.lock import RunLock
-from pipeline.output_paths import resolve_outputs
+from pipeline.output_paths import OutputPaths, resolve_outputs
 from pipeline.progress import Progress
 from pipeline.push import PlanPusher
 from pipeline.result import RunResult
@@ -52,6 +53,17 @@ def push_plan(
     journal.record(ended, counts=dict(outputs.tally.statuses.iter_rows()))
 
 
+def cut_short(target: Target, paths: OutputPaths) -> RunCutShort | None:
+    """What a run ends with when its API asked to wait longer than the retry budget
+    allows (the rows not sent are failed with that reason), else None."""
+    refusal = target.client.budget.refusal
+    if refusal is None:
+        return None
+    written = ", ".join(str(path) for _, path in paths.given())
+    where = f"; written: {written}" if written else ""
+    return RunCutShort(f"{target.name}: {refusal}. The rows not sent are reported failed{where}")
+
+
 def sync(
     settings: Settings, progress: Progress, keep_results: bool, started: float, stop: StopRequest
 ) -> RunResult:
@@ -78,7 +90,7 @@ def sync(
                 extra = run_extra(settings, target)
                 if reset is not None:
                     extra["state_reset"] = reset
-                stopped = interruption(stop, outputs.tally, paths)
+                stopped = interruption(stop, outputs.tally, paths) or cut_short(target, paths)
                 result = finish(
                     "sync", paths, loaded, outputs, started, kept_plan, extra, aborted=stopped
                 )

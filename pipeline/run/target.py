@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pipeline.config import Settings
 from pipeline.errors import UsageError
+from pipeline.http import RetryPolicy
 from pipeline.progress import Progress
 from pipeline.secrets import api_key_from_env
 from pipeline.target_options import check_options
@@ -36,5 +37,6 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
         concurrency=settings.concurrency,
         rate_limit=settings.rate_limit,
         chunk_size=settings.chunk_size,
+        retry=RetryPolicy(budget=settings.retry_timeout),
     )
     return cls(target_settings, progress)

@@ -8,6 +8,7 @@ An ``Emulator`` (one per target API) declares its routes and its auth/error conv
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import socket
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pipeline.sandbox.request_line import parse_simple_request
 from pipeline.sandbox.store import LoggedRequest, Store
 
 
@@ -60,11 +62,19 @@ class Faults:
     rate_limit: int | None = None  # requests per window, then 429 + Retry-After
     bulk_rate_limit: int | None = None
     window_seconds: float = 60.0
+    #: a token bucket: ``bucket_per_minute`` tokens a minute, at most ``bucket_burst``
+    #: saved up; a request without a token is answered 429 + Retry-After
+    bucket_per_minute: float | None = None
+    bucket_burst: int = 1
     transient_rate: float = 0.0  # fraction of requests answered 503 before doing anything
     commit_then_fail_rate: float = 0.0  # fraction of writes applied, then 500 or dropped
-    slow_rate: float = 0.0
+    slow_rate: float = 0.0  # fraction of answers delayed by slow_seconds
     slow_seconds: float = 0.0
     retry_after_http_date: bool = False
+    #: every 429 says this many seconds (instead of when a place frees up)
+    retry_after: int | None = None
+    #: after this many requests the API is down: every request is answered 503
+    down_after: int | None = None
 
 
 Handler = Callable[[Request], Reply]
@@ -90,6 +100,8 @@ class Emulator:
         self._random = random.Random(self.faults.seed)
         self._random_lock = threading.Lock()
         self._windows: dict[str, deque[float]] = {"default": deque(), "bulk": deque()}
+        self._bucket: tuple[float, float] | None = None  # (tokens, when counted)
+        self._seen = 0
         self.routes: list[Route] = []
 
     # -- what subclasses declare ------------------------------------------------------
@@ -123,7 +135,9 @@ class Emulator:
             route, params = self._match(request)
             request = Request(**{**request.__dict__, "params": params})
             self.authenticate(request)
+            self._down()
             self._rate_limit(route)
+            self._token_bucket()
             if self._chance(self.faults.transient_rate):
                 raise ApiError(503, "unavailable", "service temporarily unavailable")
             self._maybe_slow()
@@ -170,7 +184,32 @@ class Emulator:
                     )
                 window.append(now)
 
+    def _down(self) -> None:
+        with self._random_lock:
+            self._seen += 1
+            seen = self._seen
+        if self.faults.down_after is not None and seen > self.faults.down_after:
+            raise ApiError(503, "unavailable", "service temporarily unavailable")
+
+    def _token_bucket(self) -> None:
+        per_minute = self.faults.bucket_per_minute
+        if not per_minute:
+            return
+        per_second, burst = per_minute / 60.0, max(1, self.faults.bucket_burst)
+        with self._random_lock:
+            now = time.monotonic()
+            tokens, then = self._bucket or (float(burst), now)
+            tokens = min(float(burst), tokens + (now - then) * per_second)
+            if tokens >= 1.0:
+                self._bucket = (tokens - 1.0, now)
+                return
+            self._bucket = (tokens, now)
+        wait = (1.0 - tokens) / per_second
+        raise ApiError(429, "rate_limited", "rate limit exceeded", max(1, math.ceil(wait)))
+
     def _retry_after(self, seconds: int) -> str:
+        if self.faults.retry_after is not None:
+            seconds = self.faults.retry_after
         if not self.faults.retry_after_http_date:
             return str(seconds)
         from email.utils import formatdate
@@ -197,7 +236,7 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             return None  # the sandbox is quiet; URLs may carry a key
 
         def parse_request(self) -> bool:
-            simple = _parse_simple_request(self)
+            simple = parse_simple_request(self)
             return super().parse_request() if simple is None else simple
 
         def _serve(self) -> None:
@@ -247,67 +286,6 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     return _Handler
-
-
-#: a header line as the email parser behind http.client.parse_headers reads it without
-#: surprises: a name, a colon, blanks, a value of printable characters
-_SIMPLE_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([\t\x20-\x7e\xa0-\xff]*)")
-_SIMPLE_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
-
-
-def _parse_simple_request(handler: BaseHTTPRequestHandler) -> bool | None:
-    """``parse_request`` for a plain request (``METHOD /path HTTP/1.x``, simple header
-    lines all buffered already, no ``Expect``, no multipart or message body): the same
-    ``command``, ``path``, ``request_version``, ``close_connection`` and ``headers`` (an
-    ``HTTPMessage`` equal to what ``http.client.parse_headers`` builds), without going
-    through the email parser, which costs more than the rest of a list page request.
-    None (nothing read) for anything else: the standard library handles it."""
-    raw: bytes = getattr(handler, "raw_requestline", b"")
-    requestline = str(raw, "iso-8859-1").rstrip("\r\n")
-    words = requestline.split()
-    if len(words) != 3 or words[2] not in _SIMPLE_VERSIONS or words[1].startswith("//"):
-        return None
-    rfile = handler.rfile
-    peek = getattr(rfile, "peek", None)
-    if peek is None:
-        return None
-    buffered: bytes = peek(1)
-    if buffered.startswith(b"\r\n"):
-        lines: list[str] = []
-        size = 2
-    else:
-        end = buffered.find(b"\r\n\r\n")
-        if end < 0:
-            return None
-        lines = str(buffered[:end], "iso-8859-1").split("\r\n")
-        size = end + 4
-    if len(lines) >= 100:  # http.client's limit on header lines
-        return None
-    headers = handler.MessageClass()
-    for line in lines:
-        found = _SIMPLE_HEADER.fullmatch(line)
-        if found is None:
-            return None
-        headers.set_raw(found[1], found[2])
-    if "expect" in headers:  # (case-insensitive)
-        return None
-    if headers.get_content_maintype() in ("multipart", "message"):
-        return None
-    headers.set_payload("")
-    rfile.read(size)
-    handler.requestline = requestline
-    handler.request_version = words[2]
-    handler.close_connection = not (
-        words[2] == "HTTP/1.1" and handler.protocol_version >= "HTTP/1.1"
-    )
-    handler.command, handler.path = words[0], words[1]
-    handler.headers = headers
-    conntype = headers.get("Connection", "").lower()
-    if conntype == "close":
-        handler.close_connection = True
-    elif conntype == "keep-alive" and handler.protocol_version >= "HTTP/1.1":
-        handler.close_connection = False
-    return True
 
 
 _MALFORMED = object()

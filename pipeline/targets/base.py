@@ -13,7 +13,9 @@ target) that one engine runs (``engine.py``); code is only for real quirks.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,8 +32,8 @@ from pipeline.errors import (
     TerminalError,
     TransientError,
 )
-from pipeline.http import ApiClient, Auth, RateLimiter, RetryPolicy, error_detail
-from pipeline.progress import NullProgress, Progress
+from pipeline.http import ApiClient, Auth, Pace, RateLimiter, RetryPolicy, error_detail
+from pipeline.progress import NullProgress, Progress, tell
 from pipeline.secrets import ApiKey
 from pipeline.targets.frames import REMOTE_SCHEMA, RemoteFrames
 
@@ -117,9 +119,16 @@ class Target(ABC):
         caps = self.capabilities
         per_minute = settings.rate_limit if settings.rate_limit is not None else caps.rate_limit
         bulk = _bulk_limit(settings.rate_limit, caps.bulk_rate_limit)
-        limiters = {"default": RateLimiter(per_minute or None), "bulk": RateLimiter(bulk or None)}
         self.concurrency = settings.concurrency or caps.default_concurrency
+        # documented limits are where the pace starts; what the API's 429s teach comes on
+        # top, and lowers the requests in flight too (pipeline.http.limiter)
+        pace = Pace(self.concurrency)
+        limiters = {
+            "default": RateLimiter(per_minute or None, pace=pace),
+            "bulk": RateLimiter(bulk or None, pace=pace),
+        }
         self._stopped = threading.Event()
+        self._last_note = (0.0, 0.0)
         self.client = ApiClient(
             base_url=settings.base_url,
             key=settings.api_key,
@@ -129,10 +138,26 @@ class Target(ABC):
             retry=settings.retry,
             timeout=settings.timeout,
             max_connections=max(4, self.concurrency),
+            on_wait=self._waiting,
         )
 
     def close(self) -> None:
         self.client.close()
+
+    def _waiting(self, kind: str, seconds: float, error: TargetError) -> None:
+        """A request waits on the API: a line for a person watching (``Progress.note``),
+        at most one every few seconds unless the wait is longer than the last told."""
+        now = time.monotonic()
+        last_at, last_wait = self._last_note
+        if seconds < 1.0 or (now - last_at < _NOTE_EVERY and seconds <= last_wait):
+            return
+        self._last_note = (now, seconds)
+        shown = f"{math.ceil(seconds)} s"
+        if kind == "throttled":
+            tell(self.progress, f"{self.name}: throttled: waiting {shown}")
+        else:
+            why = f"HTTP {error.status}" if error.status else "no answer"
+            tell(self.progress, f"{self.name}: {why}: retrying in {shown}")
 
     def stop(self) -> None:
         """Let no request of ``stream`` begin any more (they raise ``Stopped``): for a read
@@ -224,6 +249,10 @@ class Target(ABC):
         for records in self.stream(fetch, keys, label):
             frames.add(records)
         return frames.frame()
+
+
+#: seconds between two notes of waiting on the API (a longer wait is told at once)
+_NOTE_EVERY = 5.0
 
 
 class Stopped(Exception):

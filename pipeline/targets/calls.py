@@ -9,10 +9,11 @@ from typing import Any, ClassVar
 
 import httpx
 
+from pipeline.durations import seconds_text
 from pipeline.errors import TargetError, UsageError
 from pipeline.progress import Progress
 from pipeline.targets.base import Outcome, Target, TargetSettings, failure_outcome
-from pipeline.targets.model import Ambiguous, Description, Scalar
+from pipeline.targets.model import Description, Scalar
 
 _WHOLE = re.compile(r"\{(\w+)\}")
 
@@ -104,9 +105,12 @@ class Described(Target):
         return response.json() if response.content else None
 
     # -- what a write whose outcome is unknown needs -----------------------------------
-    def rounds(self, policy: Ambiguous) -> range:
-        """How many times a write whose outcome stays unknown is sent in all."""
-        return range(max(1, policy.rounds or self.settings.retry.attempts))
+    def gave_up(self, template: str, rounds: int) -> str:
+        """A ``[create.ambiguous] gave_up`` text, and that the retry budget allowed no
+        more rounds of a write whose outcome stayed unknown."""
+        budget = seconds_text(self.client.budget.seconds)
+        given = self.text(template, rounds=rounds)
+        return f"{given} ({rounds} rounds within the retry budget, --retry-timeout {budget})"
 
     def find(self, e164: str) -> dict[str, Any] | None:
         """The contact with this number, in the API's own field names (None: absent)."""

@@ -91,7 +91,6 @@ class Lookup:
 @dataclass(frozen=True)
 class Ambiguous:
     resolve: Literal["each", "together"]
-    rounds: int
     gave_up: str
     conflict: Literal["conflict", "lookup", "unknown_if_resent", "adopt"] = "conflict"
     lookup_error: Literal["row", "run"] = "row"

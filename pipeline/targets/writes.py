@@ -2,10 +2,11 @@
 counts only, bulk upserts) and what to do when a write's outcome is unknown, updates.
 
 A write that failed in a way that leaves unknown whether it landed is never sent again
-blindly: the phone is looked up first and only what is missing is sent again, at most
-``[create.ambiguous] rounds`` times in all. ``resolve = "each"`` settles each row at
-once (look up, resend); ``"together"`` sends every row, then looks all the unsure ones
-up in one read and sends again only the missing ones.
+blindly: the phone is looked up first and only what is missing is sent again, in as many
+rounds as the run's retry budget allows (``--retry-timeout``; ``ApiClient.another_round``
+waits a backoff between rounds), the one strategy of every target. ``resolve = "each"``
+settles each row at once (look up, resend); ``"together"`` sends every row, then looks
+all the unsure ones up in one read and sends again only the missing ones.
 """
 
 from __future__ import annotations
@@ -66,17 +67,21 @@ class Writes(Described):
         create = self.description.create
         row, sent = contact["row"], False
         body = self.create_body(contact)
-        for _ in self.rounds(create.ambiguous):
+        since, rounds = self.client.budget.start(), 0
+        while True:
+            rounds += 1
             try:
                 answer = self.send_json("POST", create.path, body=body)
-            except AmbiguousWriteError:
+            except AmbiguousWriteError as exc:
                 sent = True
                 found = None if blind else self.find_for(row, contact["e164"])
                 if isinstance(found, Outcome):
                     return found
                 if found is not None:
                     return self.created(contact, str(found[self.names["remote_id"]]))
-                continue
+                if self.client.another_round(since, rounds, exc):
+                    continue
+                break
             except ConflictError as exc:
                 return self._exists(contact, sent) if blind else self.conflict(contact, exc, sent)
             except TargetError as exc:
@@ -85,8 +90,7 @@ class Writes(Described):
                 return Outcome(row, "created", self.record_id(answer, create.answer, create.ids))
             return self._created_by(contact, answer)
         gave_up = "gave up: the create kept failing" if blind else create.ambiguous.gave_up
-        rounds = len(self.rounds(create.ambiguous))
-        return Outcome(row, "failed", None, "failed", self.text(gave_up, rounds=rounds))
+        return Outcome(row, "failed", None, "failed", self.gave_up(gave_up, rounds))
 
     def _created_by(self, contact: dict[str, Any], answer: Any) -> Outcome:
         create = self.description.create
@@ -186,8 +190,10 @@ class Writes(Described):
         """Send, look up what is unknown in one read, send again only what is missing."""
         policy = self.description.create.ambiguous
         outcomes: list[Outcome] = []
-        for attempt in self.rounds(policy):
-            sent = send(pending, attempt > 0)
+        since, rounds = self.client.budget.start(), 0
+        while True:
+            rounds += 1
+            sent = send(pending, rounds > 1)
             outcomes += [o for o in sent if o is not None]
             unsure = pending.filter(pl.Series([o is None for o in sent], dtype=pl.Boolean))
             if unsure.is_empty():
@@ -204,7 +210,11 @@ class Writes(Described):
             outcomes += landed
             if pending.is_empty():
                 return outcomes
-        message = self.text(policy.gave_up, rounds=len(self.rounds(policy)))
+            if not self.client.another_round(
+                since, rounds, self.text(policy.gave_up, rounds=rounds)
+            ):
+                break
+        message = self.gave_up(policy.gave_up, rounds)
         return outcomes + [Outcome(r, "failed", None, "failed", message) for r in pending["row"]]
 
     def landed(self, unsure: pl.DataFrame) -> tuple[list[Outcome], pl.DataFrame]:
