@@ -124,31 +124,34 @@ class ApiClient:
             query[self.auth.query] = self.key.reveal()
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
-        since = self.budget.start()
+        since: float | None = None  # when the first attempt that failed was sent
         failures = throttles = 0
         while True:
             self._refuse_if_stopping(method, path)
             self.budget.check(clean(f"{method} {path}"))
+            pace = self._limiter(limiter)
+            sent = pace.acquire()
             try:
-                return self._send_once(method, path, query, content, limiter)
+                return self._send_once(method, path, query, content, pace, sent)
             except RateLimitedError as exc:
+                since = sent if since is None else since
                 throttles += 1
                 self.budget.throttled(first=throttles == 1)
                 wait = exc.retry_after
                 if wait is None:
                     wait = self.retry.backoff(throttles)
-                self.budget.allow(since, wait, exc, throttled=True)
+                wait = self.budget.allow(since, wait, exc, throttled=True)
                 if self._limiter(limiter).pause(wait):
                     self._tell("throttled", wait, exc)
             except TransientError as exc:
                 if not idempotent and not isinstance(exc, _NotSent):
                     raise AmbiguousWriteError(str(exc), status=exc.status) from exc
+                since = sent if since is None else since
                 failures += 1
                 if self.retry.attempts is not None and failures >= self.retry.attempts:
                     raise
-                delay = self.retry.backoff(failures)
                 try:
-                    self.budget.allow(since, delay, exc)
+                    delay = self.budget.allow(since, self.retry.backoff(failures), exc)
                 except RetryBudgetSpent as spent:
                     raise spent from exc
                 self._refuse_if_stopping(method, path)
@@ -156,12 +159,11 @@ class ApiClient:
                 self.sleep(delay)
 
     def another_round(self, since: float, rounds: int, error: TargetError | str) -> bool:
-        """Whether a write whose outcome stayed unknown after ``rounds`` rounds (the
-        first sent at ``since``) may be settled once more: the backoff waited, if the
-        retry budget allows it."""
-        delay = self.retry.backoff(rounds)
+        """Whether a write whose outcome stayed unknown after ``rounds`` rounds (unknown
+        since ``since``) may be settled once more: the backoff waited, if the retry
+        budget allows it."""
         try:
-            self.budget.allow(since, delay, error)
+            delay = self.budget.allow(since, self.retry.backoff(rounds), error)
         except RetryBudgetSpent:
             return False
         self.sleep(delay)
@@ -179,10 +181,10 @@ class ApiClient:
         path: str,
         query: Mapping[str, Any],
         content: bytes | None,
-        limiter: str,
+        pace: RateLimiter,
+        start: float,
     ) -> httpx.Response:
-        pace = self._limiter(limiter)
-        start = pace.acquire()
+        """One attempt, its place (``start``) taken from ``pace``, which it gives back."""
         outcome = "unsent"
         try:
             # the wait for a place may have been long
@@ -198,10 +200,10 @@ class ApiClient:
                 raise _NotSent(self._describe(method, path, exc)) from exc
             except httpx.TransportError as exc:
                 raise TransientError(self._describe(method, path, exc)) from exc
-            if response.status_code == 429:
-                outcome = "throttled"
-            elif response.status_code < 500:
-                outcome = "answered"
+            # any answer but a 429 lets the pace climb; only one below 500 shows that
+            # the API is up
+            outcome = "throttled" if response.status_code == 429 else "answered"
+            if response.status_code < 500 and outcome == "answered":
                 self.budget.answered()
             if response.is_success:
                 return response

@@ -44,6 +44,11 @@ QUICK_CLIMB = 0.05
 NEAR = 0.8
 CYCLE = 20
 STEP = 1 / 60
+#: what the API accepted is counted over the last RECENT seconds, or the time of
+#: RECENT_ANSWERS answers at the pace, if longer (the last RECENT_KEPT answers at most)
+RECENT = 3.0
+RECENT_ANSWERS = 10
+RECENT_KEPT = 1000
 #: the pace is never below one request a minute
 SLOWEST = 1 / 60
 #: the requests in flight are multiplied by this on a 429 (never below one)
@@ -72,6 +77,7 @@ class Pace:
         self._ceiling: float | None = None  # the last pace found too fast
         self._quantum = 1.0  # the last pause asked for
         self._answers = 0  # answers since the pace was last lowered (or since the start)
+        self._answered: deque[float] = deque()  # when the last answers came
         self._first: float | None = None
         self.max_in_flight = max(0, concurrency or 0)
         self.in_flight_limit = float(self.max_in_flight)
@@ -105,7 +111,7 @@ class Pace:
         if outcome == "throttled" and (self._lowered is None or start > self._lowered):
             self._lower(now)
         elif outcome == "answered":
-            self._raise()
+            self._raise(now)
 
     def pause(self, now: float, seconds: float) -> bool:
         until = now + seconds
@@ -120,8 +126,12 @@ class Pace:
         """A 429 to a request sent at the current pace: the pace and the requests in
         flight lowered multiplicatively (the pace at once below the rate the API
         accepted since the last 429, when lower)."""
-        if self._lowered is not None:
-            accepted = self._answers / max(0.5, now - self._lowered)
+        if self._lowered is not None and self.rate is not None:
+            # over the last few seconds only: long ago, the pace may have been far lower
+            since = max(self._lowered, now - max(RECENT, RECENT_ANSWERS / self.rate))
+            while self._answered and self._answered[0] < since:
+                self._answered.popleft()
+            accepted = len(self._answered) / max(0.5, now - since)
         else:  # the first: what was accepted (a burst included; one at least) over a
             # second at least, to climb from quickly until the pace finds a ceiling
             first = self._first if self._first is not None else now
@@ -147,10 +157,13 @@ class Pace:
             self.in_flight_limit = max(1.0, self.in_flight_limit * IN_FLIGHT_DECREASE)
             self.fewest_in_flight = min(self.fewest_in_flight, int(self.in_flight_limit))
 
-    def _raise(self) -> None:
+    def _raise(self, now: float) -> None:
         """An answer: the pace raised (quickly up to near the last pace found too fast,
         then by a fixed step), the requests in flight by one per round of answers."""
         self._answers += 1
+        self._answered.append(now)
+        if len(self._answered) > RECENT_KEPT:
+            self._answered.popleft()
         if self.rate is not None:
             if self._ceiling is None:
                 self.rate *= 1.0 + FIRST_CLIMB

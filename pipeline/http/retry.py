@@ -114,38 +114,42 @@ class RetryBudget:
 
     def allow(
         self, since: float, wait: float, error: TargetError | str, *, throttled: bool = False
-    ) -> None:
-        """Account for waiting ``wait`` seconds before trying again something first sent
-        at ``since`` that failed with ``error``; raise if the budget does not allow it."""
+    ) -> float:
+        """Account for waiting about ``wait`` seconds before trying again something that
+        first failed (with ``error``, now) at ``since``: the seconds to wait (a backoff
+        is cut to what is left of the budget), or raise if the budget allows no more."""
         with self._lock:
             now = self._clock()
-            quiet = now - max(since, self._answered)  # how long the API has not answered
-            left = self.seconds - quiet
-            if self.spent is None and throttled and wait > left:
-                self.spent = self.refusal = (
-                    f"{error}: the API asked to wait {_asked(wait)} (Retry-After), more "
-                    f"than the {seconds_text(max(0.0, left))} left of the retry budget "
-                    f"(--retry-timeout {seconds_text(self.seconds)}). Rerun later, or give "
-                    "a longer --retry-timeout; a rerun continues safely"
-                )
-                raise RetryAfterTooLong(self.refusal, status=_status(error))
-            if self.spent is None and now + wait - since > self.seconds:
-                tried = f"retried for {seconds_text(now - since)}"
-                reason = f"{error} ({tried}; --retry-timeout {seconds_text(self.seconds)})"
-                if quiet + wait > self.seconds:
-                    self.spent = (
-                        f"{error} (no answer for {seconds_text(quiet)}: "
-                        f"--retry-timeout {seconds_text(self.seconds)})"
-                    )
-                raise RetryBudgetSpent(reason, status=_status(error))
             if self.spent is not None:
                 raise RetryBudgetSpent(f"{error} (the retry budget is spent: {self.spent})")
+            quiet = now - max(since, self._answered)  # how long the API has not answered
+            if throttled and wait > self.seconds - quiet:
+                self.spent = self.refusal = (
+                    f"{error}: the API asked to wait {_asked(wait)} (Retry-After), more "
+                    f"than the {seconds_text(max(0.0, self.seconds - quiet))} left of the "
+                    f"retry budget (--retry-timeout {seconds_text(self.seconds)}). Rerun "
+                    "later, or give a longer --retry-timeout; a rerun continues safely"
+                )
+                raise RetryAfterTooLong(self.refusal, status=_status(error))
+            left = self.seconds - (now - since)  # of this request's (or write's) retries
+            if left < _LAST_WAIT:
+                budget = seconds_text(self.seconds)
+                reason = (
+                    f"{error} (retried for {seconds_text(now - since)}; --retry-timeout {budget})"
+                )
+                if quiet + _LAST_WAIT > self.seconds:  # nothing answered all along: down
+                    self.spent = (
+                        f"{error} (no answer for {seconds_text(quiet)}: --retry-timeout {budget})"
+                    )
+                raise RetryBudgetSpent(reason, status=_status(error))
+            wait = wait if throttled else min(wait, left)
             self.waited += wait
             self.longest = max(self.longest, now + wait - since)
             if throttled:
                 self.throttled_waited += wait
             else:
                 self.retries += 1
+            return wait
 
     def figures(self, requests: int) -> dict[str, Any]:
         """What the summary says of the budget (``requests``: how many were sent)."""
@@ -163,6 +167,10 @@ class RetryBudget:
             if self.spent is not None:
                 figures["spent"] = self.spent
             return figures
+
+
+#: a retry is not worth a wait shorter than this: the budget is used up
+_LAST_WAIT = 0.05
 
 
 def _asked(wait: float) -> str:

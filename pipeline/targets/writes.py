@@ -67,13 +67,13 @@ class Writes(Described):
         create = self.description.create
         row, sent = contact["row"], False
         body = self.create_body(contact)
-        since, rounds = self.client.budget.start(), 0
+        since, rounds = 0.0, 0
         while True:
             rounds += 1
             try:
                 answer = self.send_json("POST", create.path, body=body)
             except AmbiguousWriteError as exc:
-                sent = True
+                since, sent = since if sent else self.client.budget.start(), True
                 found = None if blind else self.find_for(row, contact["e164"])
                 if isinstance(found, Outcome):
                     return found
@@ -190,10 +190,11 @@ class Writes(Described):
         """Send, look up what is unknown in one read, send again only what is missing."""
         policy = self.description.create.ambiguous
         outcomes: list[Outcome] = []
-        since, rounds = self.client.budget.start(), 0
+        since, rounds = 0.0, 0
         while True:
             rounds += 1
             sent = send(pending, rounds > 1)
+            since = since or self.client.budget.start()  # unknown outcomes from here
             outcomes += [o for o in sent if o is not None]
             unsure = pending.filter(pl.Series([o is None for o in sent], dtype=pl.Boolean))
             if unsure.is_empty():
