@@ -27,9 +27,15 @@ def sandbox() -> Iterator[RunningSandbox]:
     running.stop()
 
 
-def _target(url: str, key: str = KEY, concurrency: int | None = None, **options: str) -> Any:
+def _target(
+    url: str,
+    key: str = KEY,
+    concurrency: int | None = None,
+    retry: RetryPolicy = FAST,
+    **options: str,
+) -> Any:
     settings = TargetSettings(
-        base_url=url, api_key=ApiKey(key), options=options, concurrency=concurrency, retry=FAST
+        base_url=url, api_key=ApiKey(key), options=options, concurrency=concurrency, retry=retry
     )
     return Dmchamp(settings)
 
@@ -333,7 +339,8 @@ def test_rows_fail_truthfully_when_nothing_gets_through() -> None:
 def test_rate_limited_client_waits_and_completes() -> None:
     running = start("dmchamp", KEY, faults=Faults(rate_limit=4, window_seconds=1.0))
     try:
-        target = _target(running.url, concurrency=2)
+        # a budget that allows the Retry-After (1 or 2 s) the sandbox answers
+        target = _target(running.url, concurrency=2, retry=RetryPolicy(budget=10.0))
         result = target.create(_contacts(6))
         assert result["status"].to_list() == ["created"] * 6
         assert len(running.store.contacts) == 6

@@ -27,7 +27,9 @@ CONTACTS = "phone,first_name,last_name,email\n" + "".join(
 RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
 
 
-def _sync(cli: Cli, tmp: Path, target: str, url: str, report: str = "report.csv") -> tuple:
+def _sync(
+    cli: Cli, tmp: Path, target: str, url: str, report: str = "report.csv", *extra: str
+) -> tuple:
     source = tmp / "contacts.csv"
     source.write_text(CONTACTS, encoding="utf-8")
     out = tmp / "out"
@@ -49,6 +51,7 @@ def _sync(cli: Cli, tmp: Path, target: str, url: str, report: str = "report.csv"
         "--state-dir",
         out / "state",
         *EXTRA.get(target, []),
+        *extra,
     )
     return result, out
 
@@ -126,7 +129,9 @@ def test_an_echo_in_server_errors_is_masked_after_the_retries(
     sandbox = start("dmchamp", KEY)
     try:
         with hostile_server(sandbox.url, status=503, methods=EVERY) as hostile:
-            result, out = _sync(cli, tmp_path, "dmchamp", hostile.url)
+            # retried for as long as the budget allows: a short one
+            retry = ("--retry-timeout", "2s")
+            result, out = _sync(cli, tmp_path, "dmchamp", hostile.url, "report.csv", *retry)
     finally:
         sandbox.stop()
     assert result.exit_code == 3, result.stderr

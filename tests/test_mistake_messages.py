@@ -114,8 +114,17 @@ def test_connection_refused_names_host_port_and_flag_but_never_the_key(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
-    result = cli(
-        "plan", source, "--target", "dmchamp", "--base-url", url, "--api-key-env", "DM_KEY"
+    result = cli(  # retried for as long as the budget allows: a short one
+        "plan",
+        source,
+        "--target",
+        "dmchamp",
+        "--base-url",
+        url,
+        "--api-key-env",
+        "DM_KEY",
+        "--retry-timeout",
+        "1s",
     )
     assert result.exit_code == 3
     assert f"cannot connect to 127.0.0.1:{port}" in result.stderr

@@ -144,7 +144,17 @@ def test_key_never_leaks_even_when_requests_fail(
     )
     assert code == 1, out
     broken = sandbox_factory(target, faults=Faults(seed=1, transient_rate=1.0))
-    code2, out2, _ = run(cli, "sync", SAMPLES / "contacts.csv", target, broken, tmp_path, "broken")
+    code2, out2, _ = run(  # retried for as long as the budget allows: a short one
+        cli,
+        "sync",
+        SAMPLES / "contacts.csv",
+        target,
+        broken,
+        tmp_path,
+        "broken",
+        "--retry-timeout",
+        "2s",
+    )
     assert code2 == 3, out2
     texts = [
         out,
