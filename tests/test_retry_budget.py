@@ -149,8 +149,9 @@ def test_a_retry_after_longer_than_the_budget_ends_the_run_at_once(
     sandbox = start("zexa", API_KEY, faults=faults)
     try:
         out = tmp_path / "asked"
+        page = ("--html-report", str(out / "report.html"))
         code, stderr, seconds = _in_process(
-            cli, "zexa", sandbox, tmp_path / "contacts.csv", out, "--retry-timeout", "10s"
+            cli, "zexa", sandbox, tmp_path / "contacts.csv", out, "--retry-timeout", "10s", *page
         )
         assert code == 3, stderr
         assert seconds < 5, stderr  # at once: neither an hour nor the budget
@@ -166,6 +167,7 @@ def test_a_retry_after_longer_than_the_budget_ends_the_run_at_once(
         summary = read_summary(out)
         assert summary["exit_code"] == 3 and "Retry-After" in summary["aborted"]
         assert summary["retry"]["responses_429"] >= 1
+        assert "429 (throttled)" in (out / "report.html").read_text(encoding="utf-8")
         sandbox.emulator.faults = Faults()
         again = tmp_path / "again"
         code, stderr, _ = _in_process(cli, "zexa", sandbox, tmp_path / "contacts.csv", again)
