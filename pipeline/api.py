@@ -79,7 +79,10 @@ def sync(
     piece by piece (``PlanPusher``), each piece's results going to the report as it
     settles. ``keep_results`` as for ``plan``. Once ``stop`` is set during the push, no
     write is sent any more: the rows not sent are ``skipped`` (``interrupted``), the
-    outputs and the journal are written, and ``RunInterrupted`` is raised (exit 3).
+    outputs and the journal are written, and ``RunInterrupted`` is raised (exit 3). When
+    the API asks to wait longer than the retry budget allows (``Retry-After``), the rows
+    not sent are ``failed``, the outputs are written, and ``RunCutShort`` is raised
+    (exit 3).
     """
     started = time.monotonic()
     from pipeline.run import syncing  # the target side, see above

@@ -18,7 +18,7 @@ from phonenumbers.phonemetadata import PhoneMetadata
 from bench.phones import NUMBER_TYPES
 from pipeline.sandbox.common import any_format_to_e164
 from pipeline.sandbox.e164 import SLOW, plus_digits_e164
-from pipeline.sandbox.server import _parse_simple_request
+from pipeline.sandbox.request_line import parse_simple_request
 
 
 def _reference(text: str) -> str | None:
@@ -157,7 +157,7 @@ _OTHER = [
 @pytest.mark.parametrize("raw", _PLAIN)
 def test_plain_requests_parse_as_the_standard_library_does(raw: bytes) -> None:
     fast, standard = _Handler(raw), _Handler(raw)
-    assert _parse_simple_request(fast) is True
+    assert parse_simple_request(fast) is True
     assert BaseHTTPRequestHandler.parse_request(standard) is True
     assert _state(fast) == _state(standard)
 
@@ -165,5 +165,5 @@ def test_plain_requests_parse_as_the_standard_library_does(raw: bytes) -> None:
 @pytest.mark.parametrize("raw", _OTHER)
 def test_other_requests_are_left_to_the_standard_library(raw: bytes) -> None:
     handler = _Handler(raw)
-    assert _parse_simple_request(handler) is None
+    assert parse_simple_request(handler) is None
     assert handler.rfile.read() == raw.partition(b"\r\n")[2]  # nothing read

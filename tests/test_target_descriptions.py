@@ -103,6 +103,11 @@ def test_an_option_of_the_description_is_overridden_by_option(
         (('how = "each"', 'how = "sometimes"'), "'update.how' must be one of"),
         # a hook set that does not exist
         (('quirks = "arnis"', 'quirks = "acme"'), "'quirks' names no built-in hooks"),
+        # a key of earlier descriptions: the rounds are the retry budget's now
+        (
+            ('resolve = "each"', 'resolve = "each"\nrounds = 3'),
+            "'create.ambiguous.rounds' is no longer a key",
+        ),
     ],
 )
 def test_a_wrong_description_is_exit_2_naming_file_line_and_key(

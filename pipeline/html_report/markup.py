@@ -128,6 +128,14 @@ def meta_line(result: RunResult) -> str:
             parts.append(f"{key} <b>{cell(extra[key])}</b>")
     if "requests_sent" in extra:
         parts.append(f"{plural(int(extra['requests_sent']), 'request')} sent")
+    retry = extra.get("retry") or {}
+    if retry.get("responses_429"):
+        parts.append(f"{plural(int(retry['responses_429']), 'answer')} 429 (throttled)")
+    if retry.get("retries"):
+        retries = int(retry["retries"])
+        parts.append(f"{thousands(retries)} {'retry' if retries == 1 else 'retries'}")
+    if retry.get("waited_s"):
+        parts.append(f"waited {float(retry['waited_s']):g} s on the API")
     parts.append(f"exit code {summary.exit_code}")
     return '<p class="meta">' + "".join(f"<span>{p}</span>" for p in parts) + "</p>"
 

@@ -231,12 +231,6 @@ class RateLimiter:
                 self._starts.remove(start)
             self.pace.ended(start, outcome, self._clock())
 
-    def release(self) -> None:
-        """Give back the latest start (the server refused that request)."""
-        with self._lock:
-            if self._starts:
-                self._starts.pop()
-
     def pause(self, seconds: float) -> bool:
         """Hold every caller back ``seconds`` from now; whether that holds them longer
         than they were held already."""

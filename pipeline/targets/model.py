@@ -257,6 +257,8 @@ class _Checker:
         hints = get_type_hints(cls)
         known = [f.name for f in dataclasses.fields(cls)]
         for key in data:
+            if (*where, key) in _RETIRED:
+                self.fail((*where, key), _RETIRED[(*where, key)])
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -328,6 +330,11 @@ class _Checker:
         return 0
 
 
+#: keys earlier descriptions had, and why they are gone
+_RETIRED = {
+    ("create", "ambiguous", "rounds"): "is no longer a key: a write whose outcome is unknown "
+    "is sent again as long as the run's retry budget allows (--retry-timeout); remove it",
+}
 _KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
 
