@@ -285,3 +285,26 @@ def test_the_demo_prints_each_file_once(tmp_path: Path) -> None:
     for name in ("first-sync.csv", "first-sync.json", "second-sync.csv", "second-sync.json"):
         assert (tmp_path / "out" / "demo" / name).exists()
         assert sum(f"out/demo/{name}" in line for line in said) == 1, said
+
+
+def test_dev_stdout_on_a_pipe_is_written_in_place(victim: Path, tmp_path: Path) -> None:
+    """``--report /dev/stdout | less``: /dev/stdout resolves to ``pipe:[...]``, no name
+    to stat or to rename a file over; it is written where it is, several outputs too."""
+    repo = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "pipeline", "validate", str(victim), "--quiet"]
+    outputs = ["--report", "/dev/stdout", "--summary-json", "/dev/stdout"]
+    done = subprocess.run(
+        [*command, *outputs],
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,  # stdout: a pipe
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("row,phone_input,e164,status")
+    assert done.stdout.count("+14155552671,valid") == 1
+    assert '"exit_code": 0' in done.stdout
+    assert victim.read_bytes() == CONTENT
+    assert not list(tmp_path.glob(".*.tmp"))
+
