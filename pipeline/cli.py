@@ -121,7 +121,7 @@ def _run(
             click.echo(f"input: {result.table.format}", err=True)
         for note in result.table.notes if not settings.quiet else ():
             click.echo(f"input: {clean(note)}", err=True)
-        if (result.mapping.guessed or result.mapping.others) and not settings.quiet:
+        if not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary), err=True, nl=False)
     reset = result.summary.extra.get("state_reset")
@@ -135,11 +135,14 @@ def _run(
 
 def mapping_lines(mapping: ColumnMapping) -> str:
     """The columns the tool chose by itself (the phone's with the reason), the phone
-    columns left out as another person's, and how to override them."""
-    lines = ["columns mapped by guess (override with --map FIELD=COLUMN):\n"]
+    columns left out as another person's, the order of several phone columns, and how to
+    override them (nothing when there is none of these)."""
+    lines = []
     guessed = dict(mapping.guessed)
     if mapping.others and "phone" in mapping.fields:
         guessed = {"phone": mapping.fields["phone"], **guessed}
+    if guessed:
+        lines.append("columns mapped by guess (override with --map FIELD=COLUMN):\n")
     for field, column in guessed.items():
         why = f" ({mapping.phone_reason})" if field == "phone" and mapping.phone_reason else ""
         lines.append(f"  {field:<12} <- {column!r}{why}\n")
@@ -151,7 +154,12 @@ def mapping_lines(mapping: ColumnMapping) -> str:
         )
     if len(mapping.phone_columns) > 1:
         order = ", ".join(repr(c) for c in mapping.phone_columns)
-        lines.append(f"  phone columns, first non-empty wins: {order} (--phone-preference)\n")
+        given = mapping.phone_order.startswith("--phone-preference")
+        hint = "" if given else " (--phone-preference COLUMN to put one first)"
+        lines.append(
+            f"  phone columns, {mapping.phone_order}; each row takes the first non-empty: "
+            f"{order}{hint}\n"
+        )
     return "".join(lines)
 
 

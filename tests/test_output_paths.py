@@ -308,3 +308,58 @@ def test_dev_stdout_on_a_pipe_is_written_in_place(victim: Path, tmp_path: Path) 
     assert victim.read_bytes() == CONTENT
     assert not list(tmp_path.glob(".*.tmp"))
 
+
+TYPES = "(mobile, generic, work, home, other)"
+
+
+def test_the_phone_columns_line_says_how_each_row_chooses(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "phones.csv"
+    source.write_text(
+        "Name,Home Phone,Work Phone,Mobile Phone\n"
+        "Ann,+1 415 555 2672,+1 415 555 2673,\n"  # no mobile: work comes before home
+        "Bob,+1 415 555 2674,,+1 415 555 2675\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "r.csv"
+    result = cli("validate", source, "--report", report)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"  phone columns, by type {TYPES}; each row takes the first non-empty: "
+        "'Mobile Phone', 'Work Phone', 'Home Phone' (--phone-preference COLUMN to put one "
+        "first)\n"
+    ) in result.stderr
+    assert "first non-empty wins" not in result.stderr
+    lines = report.read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[2] for line in lines[1:]] == ["+14155552673", "+14155552675"]
+
+    given = cli("validate", source, "--phone-preference", "Home Phone")
+    assert (
+        f"  phone columns, --phone-preference first, then by type {TYPES}; each row takes "
+        "the first non-empty: 'Home Phone', 'Mobile Phone', 'Work Phone'\n"
+    ) in given.stderr
+
+
+def test_the_phone_columns_line_names_google_labels_and_shows_without_guesses(
+    cli: Cli, tmp_path: Path
+) -> None:
+    google = tmp_path / "google.csv"
+    google.write_text(
+        "Name,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,Phone 2 - Value\n"
+        "Ann,Work,+1 415 555 2672,Mobile,+1 415 555 2673\n",
+        encoding="utf-8",
+    )
+    result = cli("validate", google, "--report", tmp_path / "g.csv")
+    assert (
+        f"  phone columns, by each row's '- Label' {TYPES}, then in this order; each row "
+        "takes the first non-empty: 'Phone 1 - Value', 'Phone 2 - Value'"
+    ) in result.stderr
+    assert "+14155552673" in (tmp_path / "g.csv").read_text(encoding="utf-8")  # the mobile
+
+    plain = tmp_path / "plain.csv"  # 'Phone' by its exact name: nothing guessed
+    plain.write_text("Phone,Home Phone\n+1 415 555 2671,\n", encoding="utf-8")
+    result = cli("validate", plain)
+    assert "columns mapped by guess" not in result.stderr
+    assert (
+        f"  phone columns, by type {TYPES}; each row takes the first non-empty: 'Phone', "
+        "'Home Phone'"
+    ) in result.stderr
