@@ -236,21 +236,42 @@ def targets(describe: str | None) -> None:
 )
 @click.option("--target", required=True, help="Which API to emulate.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=0, type=int, help="0: any free port (the URL is printed).")
+@click.option(
+    "--port",
+    default=0,
+    type=click.IntRange(0, 65535),
+    help="0: any free port (the URL is printed).",
+)
 @click.option("--api-key", help="The key the sandbox accepts (default: $CONTACT_SYNC_API_KEY).")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
     help="Keep the contacts in this JSON file between runs.",
 )
-@click.option("--rate-limit", type=int, help="Requests per window, then 429 with Retry-After.")
-@click.option("--bulk-rate-limit", type=int, help="Bulk requests per window.")
 @click.option(
-    "--window", type=float, default=60.0, show_default=True, help="Rate-limit window, seconds."
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    help="Requests per window, then 429 with Retry-After.",
 )
-@click.option("--fail-rate", type=float, default=0.0, help="Fraction of requests answered 503.")
+@click.option("--bulk-rate-limit", type=click.IntRange(min=1), help="Bulk requests per window.")
 @click.option(
-    "--commit-fail-rate", type=float, default=0.0, help="Fraction of writes applied, then failed."
+    "--window",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Rate-limit window, seconds.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of requests answered 503.",
+)
+@click.option(
+    "--commit-fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of writes applied, then failed.",
 )
 @click.option("--seed", type=int, default=0, help="Seed for the fault knobs.")
 @handle_errors
@@ -268,7 +289,7 @@ def sandbox(**params: Any) -> None:
         commit_then_fail_rate=params["commit_fail_rate"],
     )
     store = sandboxes.Store(id_style=sandboxes.EMULATORS.get(params["target"], ("", "", "uuid"))[2])
-    db = Path(params["db"]) if params["db"] else None
+    db = sandboxes.checked_db(Path(params["db"])) if params["db"] else None
     # Ctrl-C and SIGTERM stop it cleanly, also when started with SIGINT ignored (a
     # background job of a script), where Python would not turn it into KeyboardInterrupt
     stop = threading.Event()
@@ -278,7 +299,7 @@ def sandbox(**params: Any) -> None:
         params["target"], key, faults=faults, host=params["host"], port=params["port"], store=store
     )
     if db and db.exists():
-        running.emulator.load(db)
+        sandboxes.load_db(running, db)
     click.echo(running.url, nl=True)
     sys.stdout.flush()
     try:
