@@ -111,6 +111,38 @@ def test_a_base_url_without_scheme_is_exit_2_at_once(
     assert sandbox.store.requests == []
 
 
+@pytest.mark.parametrize("spaced", [" {url}", "{url} ", "\t{url}\n"], ids=["lead", "trail", "both"])
+def test_a_base_url_with_spaces_around_it_is_the_url_meant(
+    cli: Cli,
+    sandbox_factory: Callable[..., RunningSandbox],
+    source: Path,
+    tmp_path: Path,
+    spaced: str,
+) -> None:
+    """Pasted with a space, or quoted so in a job file: not sent as part of the URL (a
+    leading space was 4 s of retries, then 'UnsupportedProtocol'; a trailing one a 404)."""
+    sandbox = sandbox_factory("arnis")
+    url = spaced.format(url=sandbox.url)
+    result = cli("plan", source, "--target", "arnis", "--base-url", url)
+    assert result.exit_code == 0, result.stderr
+    job = tmp_path / "job.toml"
+    job.write_text(f'target = "arnis"\nbase_url = "{url.strip()} "\n', encoding="utf-8")
+    assert cli("plan", source, "--config", job).exit_code == 0
+    assert {r.path for r in sandbox.store.requests} == {"/api/v1/contacts"}
+
+
+def test_a_base_url_with_a_query_is_refused_without_showing_it(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    result = cli("plan", source, "--target", "arnis", "--base-url", sandbox.url + "?token=s3cr3t")
+    assert result.exit_code == 2
+    assert "--base-url takes no query" in result.stderr
+    assert "give only the API root" in result.stderr
+    assert "s3cr3t" not in result.stderr
+    assert sandbox.store.requests == []
+
+
 def test_a_404_on_the_first_listing_names_the_url_and_the_sandbox_prefix(
     cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path
 ) -> None:

@@ -18,7 +18,8 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
     if not settings.target:
         raise UsageError("no target: give --target (one of arnis, consuelo, dmchamp, oliai, zexa)")
     cls = target_class(settings.target)
-    base_url = settings.base_url or cls.capabilities.default_base_url
+    # spaces around it (pasted, or in a job file's quotes) would be sent as part of it
+    base_url = (settings.base_url or cls.capabilities.default_base_url or "").strip()
     if not base_url:
         raise UsageError(
             f"{settings.target} has no public URL: give your account's API root with --base-url"
