@@ -45,8 +45,24 @@ def test_an_unknown_option_flag_is_refused_before_any_request(
     )
     assert result.exit_code == 2
     assert "unknown option 'list_idz' for arnis" in result.stderr
-    assert "arnis's options: batch_size, max_remote_contacts, page_size" in result.stderr
+    assert "[options]); arnis's options: batch_size, max_remote_contacts, page_size" in (
+        result.stderr
+    )
     assert sandbox.store.requests == []
+
+
+def test_validate_of_a_job_file_refuses_its_unknown_options(
+    cli: Cli, source: Path, tmp_path: Path
+) -> None:
+    """``validate --config job.toml``, the dry run of a job, passes only what ``sync`` runs."""
+    job = tmp_path / "job.toml"
+    job.write_text('target = "dmchamp"\n[options]\ndefault_nam = "Friend"\n', encoding="utf-8")
+    result = cli("validate", source, "--config", job)
+    assert result.exit_code == 2
+    assert "unknown option 'default_nam' for dmchamp" in result.stderr
+    assert "did you mean 'default_name'?" in result.stderr
+    job.write_text('target = "dmchamp"\n[options]\ndefault_name = "Friend"\n', encoding="utf-8")
+    assert cli("validate", source, "--config", job).exit_code == 0
 
 
 def test_an_unknown_option_in_a_job_file_says_did_you_mean(

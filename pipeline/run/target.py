@@ -43,8 +43,12 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
 
 
 def requirements_of(settings: Settings) -> tuple[Requirements | None, str]:
-    """What ``settings.target`` requires of a contact, and its name (None: no target)."""
+    """What ``settings.target`` requires of a contact, and its name (None: no target).
+    Its options are checked too: ``validate --config job.toml`` is the dry run of a job
+    file, and passes only what ``sync`` would run with."""
     if not settings.target:
         return None, ""
     cls = target_class(settings.target)
+    caps = cls.capabilities
+    check_options(settings.target, {*caps.known_options, *caps.required_options}, settings.options)
     return cls.capabilities.requires, cls.name
