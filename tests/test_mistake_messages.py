@@ -4,6 +4,7 @@ before anything is sent when a setting alone shows it (issue 20 items 12-14)."""
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -11,7 +12,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from pipeline.sandbox import RunningSandbox
-from tests.conftest import Cli
+from tests.conftest import Cli, CliResult
+from tests.test_output_paths import without_write_permission
 
 
 def _file(path: Path, rows: list[str], header: str = "Phone,Name") -> Path:
@@ -189,3 +191,58 @@ def test_connection_refused_names_host_port_and_flag_but_never_the_key(
     output = result.stdout + result.stderr
     for form in (key, quote(key, safe=""), quote_plus(key), "dm+key", "odd"):
         assert form not in output
+
+
+# -- issue 20 item 18: a user's mistake is exit 2 naming the flag or file, never "unexpected"
+
+
+def _sync(cli: Cli, sandbox: RunningSandbox, *args: str | Path) -> CliResult:
+    return cli("sync", *args, "--target", "arnis", "--base-url", sandbox.url)
+
+
+def _refused(result: CliResult, *words: str) -> None:
+    assert result.exit_code == 2, result.stderr
+    assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_a_state_dir_that_is_a_file_is_refused_before_any_request(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    before = source.read_bytes()
+    for state_dir in (source, source / "deeper"):
+        result = _sync(cli, sandbox, source, "--state-dir", state_dir)
+        _refused(result, f"--state-dir {state_dir}: {source} is a file, not a directory")
+        assert "give a directory (it is created when missing" in result.stderr
+    assert sandbox.store.requests == []
+    assert source.read_bytes() == before
+
+
+def test_a_state_dir_without_write_permission_is_named(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox]
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    with tempfile.TemporaryDirectory() as name:  # /tmp: reachable for nobody
+        base = Path(name)
+        base.chmod(0o755)
+        source = _file(base / "in.csv", ["+1 415 555 2671,Ann"])
+        source.chmod(0o644)
+        locked = base / "locked"
+        locked.mkdir()
+        with without_write_permission(locked):
+            result = _sync(cli, sandbox, source, "--state-dir", locked / "state")
+        _refused(result, f"--state-dir {locked / 'state'}: no permission to write in {locked}")
+        assert f"to create {locked / 'state'}" in result.stderr
+    assert sandbox.store.requests == []
+
+
+def test_a_job_file_that_is_no_text_says_what_config_takes(
+    cli: Cli, source: Path, tmp_path: Path
+) -> None:
+    workbook = tmp_path / "contacts.xlsx"  # the contacts given to --config by mistake
+    workbook.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb5\x8c\xff")
+    result = cli("validate", source, "--config", workbook)
+    _refused(result, f"job file {workbook} is not UTF-8 text: --config takes a TOML job file")
+    assert "codec" not in result.stderr and "utf-8" not in result.stderr
