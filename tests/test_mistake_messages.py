@@ -246,3 +246,14 @@ def test_a_job_file_that_is_no_text_says_what_config_takes(
     result = cli("validate", source, "--config", workbook)
     _refused(result, f"job file {workbook} is not UTF-8 text: --config takes a TOML job file")
     assert "codec" not in result.stderr and "utf-8" not in result.stderr
+
+
+def test_a_phone_preference_the_file_lacks_names_the_flag(
+    cli: Cli, source: Path, tmp_path: Path
+) -> None:
+    result = cli("validate", source, "--phone-preference", "Mobile")
+    _refused(result, "--phone-preference Mobile: the file has no column 'Mobile'")
+    assert "its columns are: 'Phone', 'Name'" in result.stderr
+    job = tmp_path / "job.toml"
+    job.write_text('phone_preference = ["Phone", "Cell"]\n', encoding="utf-8")
+    _refused(cli("validate", source, "--config", job), "--phone-preference Cell: the file")

@@ -159,7 +159,7 @@ def _phone_columns(
         return ([chosen[PHONE]] if chosen[PHONE] else []), False
     auto = [c for c in free if phone_like(c) and not other_person(c)]
     auto.sort(key=phone_rank)  # stable: file order within a rank
-    preferred = [_find_column(columns, c, "phone preference") for c in preference or ()]
+    preferred = [_find_column(columns, c, f"--phone-preference {c}") for c in preference or ()]
     ordered = list(dict.fromkeys(preferred + auto))
     exact = bool(ordered) and key(ordered[0]) == PHONE
     return ordered, not (exact or bool(preferred))
