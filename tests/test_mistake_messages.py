@@ -207,6 +207,55 @@ def _refused(result: CliResult, *words: str) -> None:
         assert word in result.stderr, result.stderr
 
 
+def test_settings_and_paths_a_run_cannot_use_are_refused_before_any_request(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory("arnis")
+    before = source.read_bytes()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    state = ("--state-dir", tmp_path / "state")
+    for args, words in [
+        ((source, "--chunk-size", "0", *state), ["--chunk-size must be at least 1"]),
+        ((source, "--concurrency", "0", *state), ["--concurrency must be at least 1"]),
+        ((folder, *state), [f"{folder}: is a directory; give the path of a CSV file"]),
+        ((tmp_path / "nope.csv", *state), ["nope.csv: no such file"]),
+        ((source, "--config", folder, *state), ["'--config'", "is a directory"]),
+        ((source, "--config", tmp_path / "nope.toml"), ["job file", "nope.toml does not exist"]),
+    ]:
+        _refused(_sync(cli, sandbox, *args), *words)
+    assert sandbox.store.requests == []
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["plan", "sync"])
+def test_a_file_that_is_no_contact_list_sends_nothing(
+    cli: Cli, sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path, command: str
+) -> None:
+    """The remote set is read while the file is checked, but only from the moment its
+    header is mapped: an input error found on the way there is exit 2 with no request."""
+    sandbox = sandbox_factory("arnis")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    _file(tmp_path / "no-phone.csv", ["Ann,ann@example.com"], header="Name,Email")
+    (tmp_path / "photo.csv").write_bytes(bytes(range(256)) * 8)
+    good = _file(tmp_path / "in.csv", ["+1 415 555 2671,Ann"])
+    for args, words in [
+        ((tmp_path / "empty.csv",), ["the file is empty"]),
+        ((tmp_path / "no-phone.csv",), ["no phone column found", "--map phone=COLUMN"]),
+        ((tmp_path / "photo.csv",), ["does not look like a CSV text file"]),
+        ((good, "--map", "phone=Mobile"), ["--map phone=Mobile: the file has no column"]),
+        ((good, "--sheet", "2"), ["--sheet 2:", "drop --sheet"]),
+    ]:
+        result = cli(command, *args, "--target", "arnis", "--base-url", sandbox.url,
+                     "--state-dir", tmp_path / "state")  # fmt: skip
+        _refused(result, *words)
+    assert sandbox.store.requests == []
+    result = cli(command, good, "--target", "arnis", "--base-url", sandbox.url,
+                 "--state-dir", tmp_path / "state")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert sandbox.store.requests != []
+
+
 def test_a_state_dir_that_is_a_file_is_refused_before_any_request(
     cli: Cli, sandbox_factory: Callable[..., RunningSandbox], source: Path
 ) -> None:
