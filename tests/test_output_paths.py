@@ -251,7 +251,10 @@ def test_missing_directories_are_created_for_the_outputs(
 # -- issue 20 item 17: the summary names every file written, once ---------------------
 
 
-def test_the_summary_names_every_file_written_once(cli: Cli, victim: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_summary_names_every_file_written_once(
+    cli: Cli, arnis: RunningSandbox, victim: Path, tmp_path: Path, command: str
+) -> None:
     files = {
         "report": tmp_path / "out" / "r.jsonl",
         "rejects": tmp_path / "out" / "rejects.csv",
@@ -260,7 +263,7 @@ def test_the_summary_names_every_file_written_once(cli: Cli, victim: Path, tmp_p
     }
     flags = ["--report", "--rejects", "--html-report", "--summary-json"]
     args = [a for flag, path in zip(flags, files.values(), strict=True) for a in (flag, path)]
-    result = cli("validate", victim, *args)
+    result = run(cli, command, victim, arnis, *args)
     assert result.exit_code == 0, result.stderr
     for label, path in files.items():
         assert path.exists()
