@@ -91,7 +91,9 @@ class RateLimiter:
         self._starts: deque[float] = deque()
         self._paused_until = 0.0
 
-    def acquire(self) -> None:
+    def acquire(self, stop: threading.Event | None = None) -> None:
+        """Wait for a place in the window; once ``stop`` is set, return without one (the
+        caller refuses to send: a stopping run does not wait out a minute's window)."""
         while True:
             with self._lock:
                 wait = self._wait_needed(self._clock())
@@ -99,7 +101,10 @@ class RateLimiter:
                     if self.capacity:
                         self._starts.append(self._clock())
                     return
-            self._sleep(wait)
+            if stop is None:
+                self._sleep(wait)
+            elif stop.wait(wait):
+                return
 
     def _wait_needed(self, now: float) -> float:
         wait = self._paused_until - now
@@ -222,7 +227,7 @@ class ApiClient:
         limiter: str,
     ) -> httpx.Response:
         self._refuse_if_stopping(method, path)
-        self._limiter(limiter).acquire()
+        self._limiter(limiter).acquire(None if method.upper() == "GET" else self.stop_writes)
         self._refuse_if_stopping(method, path)  # the wait for a place may have been long
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
