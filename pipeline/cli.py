@@ -124,7 +124,7 @@ def _run(
             click.echo(f"input: {result.table.format}", err=True)
         for note in result.table.notes if not settings.quiet else ():
             click.echo(f"input: {clean(note)}", err=True)
-        if (result.mapping.guessed or result.mapping.others) and not settings.quiet:
+        if not settings.quiet:
             click.echo(mapping_lines(result.mapping), err=True, nl=False)
         click.echo(human_summary(result.summary), err=True, nl=False)
     reset = result.summary.extra.get("state_reset")
@@ -138,11 +138,14 @@ def _run(
 
 def mapping_lines(mapping: ColumnMapping) -> str:
     """The columns the tool chose by itself (the phone's with the reason), the phone
-    columns left out as another person's, and how to override them."""
-    lines = ["columns mapped by guess (override with --map FIELD=COLUMN):\n"]
+    columns left out as another person's, the order of several phone columns, and how to
+    override them (nothing when there is none of these)."""
+    lines = []
     guessed = dict(mapping.guessed)
     if mapping.others and "phone" in mapping.fields:
         guessed = {"phone": mapping.fields["phone"], **guessed}
+    if guessed:
+        lines.append("columns mapped by guess (override with --map FIELD=COLUMN):\n")
     for field, column in guessed.items():
         why = f" ({mapping.phone_reason})" if field == "phone" and mapping.phone_reason else ""
         lines.append(f"  {field:<12} <- {column!r}{why}\n")
@@ -154,7 +157,12 @@ def mapping_lines(mapping: ColumnMapping) -> str:
         )
     if len(mapping.phone_columns) > 1:
         order = ", ".join(repr(c) for c in mapping.phone_columns)
-        lines.append(f"  phone columns, first non-empty wins: {order} (--phone-preference)\n")
+        given = mapping.phone_order.startswith("--phone-preference")
+        hint = "" if given else " (--phone-preference COLUMN to put one first)"
+        lines.append(
+            f"  phone columns, {mapping.phone_order}; each row takes the first non-empty: "
+            f"{order}{hint}\n"
+        )
     return "".join(lines)
 
 
@@ -231,21 +239,42 @@ def targets(describe: str | None) -> None:
 )
 @click.option("--target", required=True, help="Which API to emulate.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=0, type=int, help="0: any free port (the URL is printed).")
+@click.option(
+    "--port",
+    default=0,
+    type=click.IntRange(0, 65535),
+    help="0: any free port (the URL is printed).",
+)
 @click.option("--api-key", help="The key the sandbox accepts (default: $CONTACT_SYNC_API_KEY).")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
     help="Keep the contacts in this JSON file between runs.",
 )
-@click.option("--rate-limit", type=int, help="Requests per window, then 429 with Retry-After.")
-@click.option("--bulk-rate-limit", type=int, help="Bulk requests per window.")
 @click.option(
-    "--window", type=float, default=60.0, show_default=True, help="Rate-limit window, seconds."
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    help="Requests per window, then 429 with Retry-After.",
 )
-@click.option("--fail-rate", type=float, default=0.0, help="Fraction of requests answered 503.")
+@click.option("--bulk-rate-limit", type=click.IntRange(min=1), help="Bulk requests per window.")
 @click.option(
-    "--commit-fail-rate", type=float, default=0.0, help="Fraction of writes applied, then failed."
+    "--window",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Rate-limit window, seconds.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of requests answered 503.",
+)
+@click.option(
+    "--commit-fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of writes applied, then failed.",
 )
 @click.option(
     "--token-rate",
@@ -281,7 +310,7 @@ def sandbox(**params: Any) -> None:
         down_after=params["down_after"],
     )
     store = sandboxes.Store(id_style=sandboxes.EMULATORS.get(params["target"], ("", "", "uuid"))[2])
-    db = Path(params["db"]) if params["db"] else None
+    db = sandboxes.checked_db(Path(params["db"])) if params["db"] else None
     # Ctrl-C and SIGTERM stop it cleanly, also when started with SIGINT ignored (a
     # background job of a script), where Python would not turn it into KeyboardInterrupt
     stop = threading.Event()
@@ -291,7 +320,7 @@ def sandbox(**params: Any) -> None:
         params["target"], key, faults=faults, host=params["host"], port=params["port"], store=store
     )
     if db and db.exists():
-        running.emulator.load(db)
+        sandboxes.load_db(running, db)
     click.echo(running.url, nl=True)
     sys.stdout.flush()
     try:

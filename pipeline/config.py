@@ -139,8 +139,12 @@ def load_job_file(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"job file {file} does not exist") from exc
     except IsADirectoryError as exc:
         raise UsageError(f"job file {file} is a directory, not a TOML file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read job file {file}: {exc}") from exc
+    except UnicodeDecodeError as exc:  # a workbook, or a job file saved as Windows-1252
+        raise UsageError(
+            f"job file {file} is not UTF-8 text: --config takes a TOML job file, in UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read job file {file}: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"at line (\d+)", str(exc))
         where = f"{file}:{at.group(1)}" if at else str(file)
@@ -199,14 +203,8 @@ def _check_key(file: Path, text: str, key: str, value: Any) -> None:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "a whole number",
-        float: "a number",
-        dict: "a table",
-        list: "a list",
-        bool: "true or false",
-    }
+    names = {str: "a string", int: "a whole number", float: "a number", dict: "a table"}
+    names |= {list: "a list", bool: "true or false"}
     kinds = expected if isinstance(expected, tuple) else (expected,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 

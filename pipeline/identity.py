@@ -29,6 +29,11 @@ def normalize_base_url(url: str) -> str:
     if not sep or scheme.lower() not in _DEFAULT_PORTS:
         raise UsageError(f"--base-url must start with http:// or https:// (not {url!r})")
     parts = urlsplit(text)
+    if parts.query:  # not shown: it may hold a token
+        raise UsageError(
+            "--base-url takes no query (a '?...' part; it is not shown here): give only the "
+            "API root, as https://HOST/PATH, and target settings with --option KEY=VALUE"
+        )
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise UsageError(f"--base-url {url!r} names no host: give it as https://HOST/PATH")
@@ -41,8 +46,7 @@ def normalize_base_url(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}{query}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
 def _ascii_host(host: str) -> str:

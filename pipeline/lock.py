@@ -51,10 +51,7 @@ class RunLock:
         try:
             return self._take()
         except OSError as exc:
-            raise StateError(
-                f"cannot take the lock {self.path} ({exc.strerror or exc}): --state-dir must "
-                "be a directory this user can write to"
-            ) from exc
+            raise StateError(_state_dir_problem(self.path, exc)) from exc
 
     def _take(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,3 +214,26 @@ def _start_time(pid: int) -> float | None:
     except (OSError, StopIteration, ValueError, IndexError):
         return None
     return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _state_dir_problem(lock: Path, exc: OSError) -> str:
+    """Why the lock cannot be taken, in terms of ``--state-dir`` and what to do."""
+    state_dir = lock.parent
+    existing = state_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return (
+            f"--state-dir {state_dir}: {existing} is a file, not a directory; give a "
+            "directory (it is created when missing; the default is .contact-sync)"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        missing = "" if existing == state_dir else f" to create {state_dir}"
+        return (
+            f"--state-dir {state_dir}: no permission to write in {existing}{missing}; give "
+            "a directory this user can write to"
+        )
+    return (
+        f"cannot take the lock {lock} ({exc.strerror or exc}): --state-dir must be a "
+        "directory this user can write to"
+    )

@@ -96,19 +96,21 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _is_device(path: Path) -> bool:
-    """A character device such as /dev/null or /dev/stdout's terminal: written in place."""
+    """A character device (/dev/null, a terminal) or a pipe (/dev/stdout of ``| less``):
+    written in place, where several outputs may go."""
     try:
-        return stat.S_ISCHR(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
         return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def _check_writable(flag: str, path: Path, shown: str) -> None:
     """``path`` can be written: not a directory, its directory exists or can be made,
     and write permission where the file (or its temporary twin) will be created."""
     real = Path(os.path.realpath(path))
-    try:
-        mode = os.stat(real).st_mode
+    try:  # the name given: /dev/stdout on a pipe has no real path (pipe:[...]) to stat
+        mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
         mode = None  # not there yet (or under a file: see _check_directory)
     except OSError as exc:
@@ -122,7 +124,7 @@ def _check_writable(flag: str, path: Path, shown: str) -> None:
             f"{Path(path) / _example(flag)}. Nothing was read or sent."
         )
     if mode is not None and not stat.S_ISREG(mode):
-        if not os.access(real, os.W_OK):
+        if not os.access(path, os.W_OK):
             raise UsageError(
                 f"{flag} {shown}: no permission to write it. Nothing was read or sent."
             )

@@ -9,7 +9,8 @@ the temporary file of a run that ends without output.
 
 A path that is a symlink is followed: the file it points to is replaced, the link stays.
 A path that exists and is not a regular file (``/dev/stdout``, a named pipe) cannot be
-renamed over: it is written in place.
+renamed over: it is written in place, opened by the name given (``/dev/stdout`` on a pipe
+has no real path to open: ``/proc/self/fd/1`` resolves to ``pipe:[...]``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ class StagedFile:
         self.final = Path(os.path.realpath(path))
         self._temp: Path | None = None
         self._opened = False
-        try:
-            mode = os.stat(self.final).st_mode
-        except FileNotFoundError:
+        try:  # the name given: its real path may be no name to stat (a pipe's, above)
+            mode = os.stat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
             mode = None
         self._in_place = mode is not None and not stat.S_ISREG(mode)
         #: the permissions of the file replaced (None: new, the umask decides)
@@ -44,7 +45,7 @@ class StagedFile:
         first = not self._opened
         self._opened = True
         if self._in_place:
-            target = self.final
+            target = self.path
         else:
             if self._temp is None:
                 self._temp = self._create_temp()

@@ -27,7 +27,7 @@ def _unknown_message(target: str, known: Collection[str], name: str) -> str:
         where += f": did you mean {close[0]!r}?"
     listed = ", ".join(sorted(known))
     if listed:
-        where += f" {target}'s options: {listed}"
+        where += (" " if close else "; ") + f"{target}'s options: {listed}"
     else:
         where += f": {target} takes no options"
     owners = _other_targets_taking(target, name)

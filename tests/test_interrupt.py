@@ -170,3 +170,35 @@ def test_a_second_signal_stops_at_once_and_still_releases_the_lock(
     assert (tmp_path / "report.csv").read_text(encoding="utf-8") == "previous\n"
     assert not list(tmp_path.glob(".*.tmp"))  # the part written, discarded
     assert not list((tmp_path / "state").glob("*.lock"))
+
+
+def test_a_signal_while_writes_wait_for_the_rate_limit_still_reports(
+    sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path
+) -> None:
+    """oliai takes 10 bulk requests a minute: after the first ten, every write waits up to
+    a minute for a place in the window. A signal then must not wait that minute out (it
+    outlasted the grace period: no report at all); the waiting writes are not sent."""
+    big_file(tmp_path / "big.csv", ROWS)
+    sandbox = sandbox_factory("oliai")
+    env = {**os.environ, "CONTACT_SYNC_API_KEY": API_KEY, "PYTHONPATH": os.getcwd()}
+    command = [
+        sys.executable, "-m", "pipeline", "sync", str(tmp_path / "big.csv"),
+        "--target", "oliai", "--base-url", sandbox.url, "--chunk-size", "100",
+        "--report", str(tmp_path / "report.csv"), "--summary-json", str(tmp_path / "s.json"),
+        "--state-dir", str(tmp_path / "state"), "--no-progress",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(sandbox.store.contacts) < 1000 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the ten bulk requests of the first minute have landed
+    time.sleep(0.5)  # the next ones wait for the window
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 3, stderr
+    assert stderr.startswith("contact-sync: interrupted (SIGINT): stopped sending"), stderr
+    assert len(sandbox.store.contacts) == 1000
+    with (tmp_path / "report.csv").open(encoding="utf-8", newline="") as handle:
+        statuses = [line["status"] for line in csv.DictReader(handle)]
+    assert statuses.count("created") == 1000
+    assert statuses.count("skipped") == ROWS - 1000
+    assert not list((tmp_path / "state").glob("*.lock"))

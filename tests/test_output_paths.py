@@ -251,7 +251,10 @@ def test_missing_directories_are_created_for_the_outputs(
 # -- issue 20 item 17: the summary names every file written, once ---------------------
 
 
-def test_the_summary_names_every_file_written_once(cli: Cli, victim: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_summary_names_every_file_written_once(
+    cli: Cli, arnis: RunningSandbox, victim: Path, tmp_path: Path, command: str
+) -> None:
     files = {
         "report": tmp_path / "out" / "r.jsonl",
         "rejects": tmp_path / "out" / "rejects.csv",
@@ -260,7 +263,7 @@ def test_the_summary_names_every_file_written_once(cli: Cli, victim: Path, tmp_p
     }
     flags = ["--report", "--rejects", "--html-report", "--summary-json"]
     args = [a for flag, path in zip(flags, files.values(), strict=True) for a in (flag, path)]
-    result = cli("validate", victim, *args)
+    result = run(cli, command, victim, arnis, *args)
     assert result.exit_code == 0, result.stderr
     for label, path in files.items():
         assert path.exists()
@@ -285,3 +288,81 @@ def test_the_demo_prints_each_file_once(tmp_path: Path) -> None:
     for name in ("first-sync.csv", "first-sync.json", "second-sync.csv", "second-sync.json"):
         assert (tmp_path / "out" / "demo" / name).exists()
         assert sum(f"out/demo/{name}" in line for line in said) == 1, said
+
+
+def test_dev_stdout_on_a_pipe_is_written_in_place(victim: Path, tmp_path: Path) -> None:
+    """``--report /dev/stdout | less``: /dev/stdout resolves to ``pipe:[...]``, no name
+    to stat or to rename a file over; it is written where it is, several outputs too."""
+    repo = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "pipeline", "validate", str(victim), "--quiet"]
+    outputs = ["--report", "/dev/stdout", "--summary-json", "/dev/stdout"]
+    done = subprocess.run(
+        [*command, *outputs],
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,  # stdout: a pipe
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("row,phone_input,e164,status")
+    assert done.stdout.count("+14155552671,valid") == 1
+    assert '"exit_code": 0' in done.stdout
+    assert victim.read_bytes() == CONTENT
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+TYPES = "(mobile, generic, work, home, other)"
+
+
+def test_the_phone_columns_line_says_how_each_row_chooses(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "phones.csv"
+    source.write_text(
+        "Name,Home Phone,Work Phone,Mobile Phone\n"
+        "Ann,+1 415 555 2672,+1 415 555 2673,\n"  # no mobile: work comes before home
+        "Bob,+1 415 555 2674,,+1 415 555 2675\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "r.csv"
+    result = cli("validate", source, "--report", report)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"  phone columns, by type {TYPES}; each row takes the first non-empty: "
+        "'Mobile Phone', 'Work Phone', 'Home Phone' (--phone-preference COLUMN to put one "
+        "first)\n"
+    ) in result.stderr
+    assert "first non-empty wins" not in result.stderr
+    lines = report.read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[2] for line in lines[1:]] == ["+14155552673", "+14155552675"]
+
+    given = cli("validate", source, "--phone-preference", "Home Phone")
+    assert (
+        f"  phone columns, --phone-preference first, then by type {TYPES}; each row takes "
+        "the first non-empty: 'Home Phone', 'Mobile Phone', 'Work Phone'\n"
+    ) in given.stderr
+
+
+def test_the_phone_columns_line_names_google_labels_and_shows_without_guesses(
+    cli: Cli, tmp_path: Path
+) -> None:
+    google = tmp_path / "google.csv"
+    google.write_text(
+        "Name,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,Phone 2 - Value\n"
+        "Ann,Work,+1 415 555 2672,Mobile,+1 415 555 2673\n",
+        encoding="utf-8",
+    )
+    result = cli("validate", google, "--report", tmp_path / "g.csv")
+    assert (
+        f"  phone columns, by each row's '- Label' {TYPES}, then in this order; each row "
+        "takes the first non-empty: 'Phone 1 - Value', 'Phone 2 - Value'"
+    ) in result.stderr
+    assert "+14155552673" in (tmp_path / "g.csv").read_text(encoding="utf-8")  # the mobile
+
+    plain = tmp_path / "plain.csv"  # 'Phone' by its exact name: nothing guessed
+    plain.write_text("Phone,Home Phone\n+1 415 555 2671,\n", encoding="utf-8")
+    result = cli("validate", plain)
+    assert "columns mapped by guess" not in result.stderr
+    assert (
+        f"  phone columns, by type {TYPES}; each row takes the first non-empty: 'Phone', "
+        "'Home Phone'"
+    ) in result.stderr

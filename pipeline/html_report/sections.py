@@ -210,7 +210,10 @@ def input_section(result: RunResult) -> str:
         notes.append(f"Phone from {cell(mapping.fields['phone'])}: {cell(mapping.phone_reason)}.")
     if len(mapping.phone_columns) > 1:
         order = ", ".join(cell(c) for c in mapping.phone_columns)
-        notes.append(f"Phone columns, the first non-empty one wins: {order}.")
+        notes.append(
+            f"Phone columns, {cell(mapping.phone_order)}; each row takes the first non-empty: "
+            f"{order}."
+        )
     if mapping.others:
         named = ", ".join(cell(c) for c in mapping.others)
         notes.append(

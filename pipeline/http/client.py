@@ -130,7 +130,7 @@ class ApiClient:
             self._refuse_if_stopping(method, path)
             self.budget.check(clean(f"{method} {path}"))
             pace = self._limiter(limiter)
-            sent = pace.acquire()
+            sent = pace.acquire(None if method.upper() == "GET" else self.stop_writes)
             try:
                 return self._send_once(method, path, query, content, pace, sent)
             except RateLimitedError as exc:

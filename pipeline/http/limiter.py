@@ -204,21 +204,27 @@ class RateLimiter:
         self._lock = self.pace.lock
         self._starts: deque[float] = deque()
 
-    def acquire(self) -> float:
-        """Wait for a place; the request's start time (give it to ``done``)."""
+    def acquire(self, stop: threading.Event | None = None) -> float:
+        """Wait for a place; the request's start time (give it to ``done``). Once
+        ``stop`` is set the wait ends at once: the caller, stopping, does not send, and
+        gives the place back (``done(start, "unsent")``) instead of waiting out a window."""
         while True:
             with self._lock:
                 now = self._clock()
                 wait = max(self.pace.wait_needed(now), self._window_wait(now))
-                if wait <= 0 and not self.pace.room():
+                stopping = stop is not None and stop.is_set()
+                if wait <= 0 and not self.pace.room() and not stopping:
                     self.pace.freed.wait(timeout=1.0)
                     continue
-                if wait <= 0:
+                if wait <= 0 or stopping:
                     if self.capacity:
                         self._starts.append(now)
                     self.pace.started(now)
                     return now
-            self._sleep(wait)
+            if stop is None:
+                self._sleep(wait)
+            else:
+                stop.wait(wait)
 
     def done(self, start: float, outcome: str) -> None:
         """The request started at ``start`` ended: ``answered`` (any answer but a 429),

@@ -33,6 +33,8 @@ class ColumnMapping:
     others: dict[str, str] = field(default_factory=dict)
     #: why the phone column is the one it is, in words (empty when --map gave it)
     phone_reason: str = ""
+    #: how the ``phone_columns`` are ordered, in words (empty: fewer than two)
+    phone_order: str = ""
 
 
 def map_columns(
@@ -91,6 +93,7 @@ def map_columns(
         guessed=guessed,
         others=others,
         phone_reason=reason,
+        phone_order=_phone_order(phone_columns, columns, phone_preference, phone_guessed),
     )
 
 
@@ -117,6 +120,21 @@ def _phone_reason(
     return f"a {kind} column: mobile columns come first, then generic, work, home, other"
 
 
+def _phone_order(
+    phone_columns: list[str], columns: list[str], preference: Sequence[str] | None, guessed: bool
+) -> str:
+    """How the candidates are ranked, as ``contact_frame`` ranks them: the order given,
+    then the number's type by the header; row by row by its label when guessed."""
+    if len(phone_columns) < 2:
+        return ""
+    types = ", ".join(RANK_NAMES.values())
+    if preference:
+        return f"--phone-preference first, then by type ({types})"
+    if guessed and any(label_column(c, columns) for c in phone_columns):
+        return f"by each row's '- Label' ({types}), then in this order"
+    return f"by type ({types})"
+
+
 def _is_metadata(name: str) -> bool:
     return name.startswith(METADATA_PREFIX) and len(name) > len(METADATA_PREFIX)
 
@@ -141,7 +159,7 @@ def _phone_columns(
         return ([chosen[PHONE]] if chosen[PHONE] else []), False
     auto = [c for c in free if phone_like(c) and not other_person(c)]
     auto.sort(key=phone_rank)  # stable: file order within a rank
-    preferred = [_find_column(columns, c, "phone preference") for c in preference or ()]
+    preferred = [_find_column(columns, c, f"--phone-preference {c}") for c in preference or ()]
     ordered = list(dict.fromkeys(preferred + auto))
     exact = bool(ordered) and key(ordered[0]) == PHONE
     return ordered, not (exact or bool(preferred))

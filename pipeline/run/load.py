@@ -9,7 +9,7 @@ what needs the pieces in order (``Deduper.settle``) runs here, one piece at a ti
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -144,8 +144,15 @@ class _Gathered:
         return Loaded(whole, self.mapping, self.tally, self.pieces, self.raw, numbers)
 
 
-def load(settings: Settings, progress: Progress, outputs: RunOutputs | None = None) -> Loaded:
-    """Read, map and check the input piece by piece (see ``read_chunks``).
+def load(
+    settings: Settings,
+    progress: Progress,
+    outputs: RunOutputs | None = None,
+    mapped: Callable[[], None] | None = None,
+) -> Loaded:
+    """Read, map and check the input piece by piece (see ``read_chunks``); ``mapped`` is
+    called once the first piece is read and its header mapped (plan and sync then start
+    reading the remote set, so that a file that is no contact list sends nothing).
 
     Duplicates are found across pieces (the numbers kept so far are carried as integers).
     With ``outputs`` (validate) each checked piece keeps only the report's columns and goes
@@ -161,7 +168,7 @@ def load(settings: Settings, progress: Progress, outputs: RunOutputs | None = No
     gathered = _Gathered.start(settings, outputs)
     bar: Bar | None = None
     try:
-        for piece in prepared(settings.input, settings, progress, gathered.wanted):
+        for piece in prepared(settings.input, settings, progress, gathered.wanted, mapped):
             if bar is None:
                 bar = progress.bar("checking", None, "rows")
             bar.update(gathered.add(piece))
@@ -193,7 +200,11 @@ def whole_table(
 
 
 def prepared(
-    source: str, settings: Settings, progress: Progress, wanted: Collection[str] | None
+    source: str,
+    settings: Settings,
+    progress: Progress,
+    wanted: Collection[str] | None,
+    mapped: Callable[[], None] | None = None,
 ) -> Iterator[Prepared]:
     """The input's pieces, each with its records checked (``check_records``,
     ``first_valid_rows``): the order-free work, done in threads ahead of the dedupe
@@ -215,6 +226,8 @@ def prepared(
         first = next(tables)  # read_chunks yields a piece at least
         columns = [c for c in first.frame.columns if c != "row"]
         mapping = map_columns(columns, settings.map, settings.phone_preference or None)
+        if mapped is not None:
+            mapped()
 
         def prepare(table: RawTable) -> Prepared:
             contacts = to_contact_frame(table, mapping)

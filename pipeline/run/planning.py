@@ -1,7 +1,8 @@
 """The second pass of plan and sync: the remote set, read in a thread while the file is
-checked (``remote_read``), then the plan, piece by piece (``load_and_plan``), after both
-guards (``--max-invalid``, ``--max-deletes``) have passed on the whole file; and
-``plan``, the command, which stops there and reports the plan."""
+checked (``remote_read``; from the moment the file's header is mapped), then the plan,
+piece by piece (``load_and_plan``), after both guards (``--max-invalid``,
+``--max-deletes``) have passed on the whole file; and ``plan``, the command, which stops
+there and reports the plan."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ from pipeline.run_state import journaled_opt_outs, with_journaled_opt_outs
 from pipeline.targets.base import REMOTE_SCHEMA, Target
 
 
-def remote_read(settings: Settings, target: Target) -> RemoteRead | None:
-    """Check what settings alone can tell about the diff, then start reading a listing
-    target's contacts (None: the target cannot list, or --skip-remote-read)."""
+def remote_read(settings: Settings, target: Target) -> bool:
+    """Check what settings alone can tell about the diff; whether the target's contacts
+    are to be listed (not when the target cannot list, nor with --skip-remote-read)."""
     require_mode(settings.mode, target.capabilities, target.name)
     DeleteLimit.parse(settings.max_deletes)
     if settings.skip_remote_read:
@@ -42,8 +43,8 @@ def remote_read(settings: Settings, target: Target) -> RemoteRead | None:
             raise UsageError(
                 "--skip-remote-read goes with --mode create-only: without the remote set nothing can be diffed"
             )
-        return None
-    return RemoteRead(target) if target.capabilities.can_list else None
+        return False
+    return target.capabilities.can_list
 
 
 def remote_set(
@@ -119,15 +120,23 @@ def planned(
 def load_and_plan(settings: Settings, target: Target, progress: Progress) -> tuple[Loaded, Spool]:
     """Check the file while the remote set is read (``remote_read``), then plan (the
     journal's opt-outs read first, so that a damaged journal stops the run before any
-    request)."""
+    request). The read starts once the file's header is mapped: a file that cannot be
+    read, is empty, is no CSV or has no phone column is exit 2 with no request sent."""
     opted_out = journaled_opt_outs(settings, target)
-    read = remote_read(settings, target)
+    listing = remote_read(settings, target)
+    reads: list[RemoteRead] = []
+
+    def start_read() -> None:
+        if listing:
+            reads.append(RemoteRead(target))
+
     try:
-        loaded = load(settings, progress)
+        loaded = load(settings, progress, mapped=start_read)
+        read = reads[0] if reads else None
         return loaded, planned(settings, target, loaded, read, opted_out)
     finally:
-        if read is not None:
-            read.close()
+        for started in reads:
+            started.close()
 
 
 def run_extra(settings: Settings, target: Target) -> dict[str, Any]:

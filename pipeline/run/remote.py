@@ -5,7 +5,8 @@ Python work per page. Checking the file is mostly polars work outside Python's l
 together they share the machine instead of taking turns, and against a real API, whose
 answers take tens of milliseconds, the read costs the run almost nothing.
 
-The read only reads. When the run ends without using it (a file that cannot be read, a
+The read only reads, and starts once the file's header is mapped (a file that cannot be
+read sends nothing). When the run ends without using it (a bad piece later in the file, a
 guard that trips, an interrupt), ``close`` stops it: the pages not yet asked for are never
 requested, and its error, if any, is dropped with it.
 """

@@ -19,7 +19,8 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
     if not settings.target:
         raise UsageError("no target: give --target (one of arnis, consuelo, dmchamp, oliai, zexa)")
     cls = target_class(settings.target)
-    base_url = settings.base_url or cls.capabilities.default_base_url
+    # spaces around it (pasted, or in a job file's quotes) would be sent as part of it
+    base_url = (settings.base_url or cls.capabilities.default_base_url or "").strip()
     if not base_url:
         raise UsageError(
             f"{settings.target} has no public URL: give your account's API root with --base-url"
@@ -44,8 +45,12 @@ def open_target(settings: Settings, progress: Progress | None = None) -> Target:
 
 
 def requirements_of(settings: Settings) -> tuple[Requirements | None, str]:
-    """What ``settings.target`` requires of a contact, and its name (None: no target)."""
+    """What ``settings.target`` requires of a contact, and its name (None: no target).
+    Its options are checked too: ``validate --config job.toml`` is the dry run of a job
+    file, and passes only what ``sync`` would run with."""
     if not settings.target:
         return None, ""
     cls = target_class(settings.target)
+    caps = cls.capabilities
+    check_options(settings.target, {*caps.known_options, *caps.required_options}, settings.options)
     return cls.capabilities.requires, cls.name

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import importlib
+import os
 import socket
+from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
@@ -70,4 +72,40 @@ def _listen_problem(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --host or --port"
 
 
-__all__ = ["EMULATORS", "Faults", "RunningSandbox", "Store", "emulator_class", "start"]
+def checked_db(path: Path) -> Path:
+    """``--db PATH``, refused (exit 2) when the contacts could not be kept there at the end."""
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise UsageError(f"--db {path}: the directory {folder} {what}; give a path in one")
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        path.exists() and not os.access(path, os.R_OK | os.W_OK)
+    ):
+        raise UsageError(
+            f"--db {path}: no permission to read and write it here; give a path you can write to"
+        )
+    return path
+
+
+def load_db(running: RunningSandbox, path: Path) -> None:
+    """The contacts kept in ``path``; a file that is none stops the sandbox (exit 2)."""
+    try:
+        running.emulator.load(path)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # JSON, or its shape
+        running.stop()
+        raise UsageError(
+            f"--db {path} is not a sandbox's contacts file (the JSON a sandbox keeps with "
+            "--db): give another path, or move it away to start empty"
+        ) from exc
+
+
+__all__ = [
+    "EMULATORS",
+    "Faults",
+    "RunningSandbox",
+    "Store",
+    "checked_db",
+    "emulator_class",
+    "load_db",
+    "start",
+]

@@ -304,7 +304,10 @@ def _items(body: Any) -> int:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = True
+    allow_reuse_address = True  # SO_REUSEADDR: a restart binds past TIME_WAIT
+    # never SO_REUSEPORT, which some Pythons' HTTPServer turns on (cpython gh-120485):
+    # a second sandbox would bind the same port and share its requests at random
+    allow_reuse_port = False
 
 
 @dataclass
