@@ -122,8 +122,11 @@ def test_a_bad_night_gives_up_no_row_and_ends_like_a_quiet_one(nights: Nights, t
         run = nights.faulty[(target, seed)]
         store = run.sandbox.store
         answered = Counter(r.status for r in store.requests)
-        # the bad night happened: throttled, unavailable, writes that landed unanswered
-        assert answered[429] and answered[503] and answered[500], answered
+        # the bad night happened: throttled and unavailable (the writes applied, then
+        # answered 500 or dropped, are too few on the bulk targets to be sure of here)
+        assert answered[429] and answered[503], answered
+        if target not in ("arnis", "oliai"):  # a write a contact: many
+            assert answered[500], answered
         assert run.exit_code == 0, run.stderr
         report, summary = read_report(run.out), read_summary(run.out)
         assert [line["status"] for line in report] == ["created"] * ROWS
