@@ -150,6 +150,11 @@ class ApiClient:
                 failures += 1
                 if self.retry.attempts is not None and failures >= self.retry.attempts:
                     raise
+                if (
+                    isinstance(exc, _NotSent)
+                    and self.budget.unreached_for(since) > UNREACHED_SECONDS
+                ):
+                    raise  # no answer yet this run, no connection: likely a wrong --base-url
                 try:
                     delay = self.budget.allow(since, self.retry.backoff(failures), exc)
                 except RetryBudgetSpent as spent:
@@ -292,6 +297,12 @@ class ApiClient:
         if message:
             return excerpt(str(message), _MESSAGE_CHARS)
         return excerpt(json.dumps(body), _EXCERPT_CHARS)
+
+
+#: how long a run tries to connect to an API that has not answered it once (refused,
+#: no such host) before it reports it unreachable; once it has answered, the whole
+#: retry budget applies (a busy or restarting API)
+UNREACHED_SECONDS = 30.0
 
 
 class _NotSent(TransientError):

@@ -76,6 +76,9 @@ class RetryBudget:
         self._clock = clock
         self._lock = threading.Lock()
         self._answered = clock()
+        #: whether the API has answered this run at all (a host that never has is more
+        #: likely a wrong --base-url than a busy API: ``UNREACHED_SECONDS``)
+        self.reached = False
         #: why the budget is spent for the whole run (None: it is not)
         self.spent: str | None = None
         #: a Retry-After the budget cannot honour: the run ends with this (exit 3)
@@ -96,6 +99,12 @@ class RetryBudget:
         now = self._clock()
         with self._lock:
             self._answered = max(self._answered, now)
+            self.reached = True
+
+    def unreached_for(self, since: float) -> float:
+        """How long a run that has had no answer yet has tried to reach its API since
+        ``since`` (0 once any answer came: then the whole budget applies)."""
+        return 0.0 if self.reached else self._clock() - since
 
     def check(self, what: str) -> None:
         """Raise at once when the budget is spent for the run: ``what`` is not sent."""
