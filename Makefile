@@ -23,8 +23,10 @@ demo: $(STAMP)  ## start the arnis sandbox, sync sample_data/ twice, stop it
 browser:  ## make sure a Chromium is there for the HTML report test (installs Debian's chromium)
 	@tools/ensure-browser
 
+# The suite waits more than it computes (retry budgets, fault sandboxes, real processes):
+# four worker processes, each file on one of them (pytest-xdist --dist loadfile).
 test: $(STAMP) browser lint  ## ruff, mypy, then every test (installs the browser the HTML test needs)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4 --dist loadfile
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check pipeline schemas tests bench
