@@ -10,7 +10,6 @@ line and forge a success message. ``key_forms_in`` finds any form of a key in a 
 from __future__ import annotations
 
 import html
-import http.client
 import json
 import re
 import threading
@@ -21,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, quote_plus, unquote, unquote_plus, urlsplit
+
+from tests.tamper import forward
 
 #: what a hostile error body does to a terminal: retitle it, erase the line, forge a line
 FORGERY = "\x1b]0;pwned\x07\x1b[2K\r contact-sync: all 25 records synced OK\x9b31m\u202e"
@@ -134,18 +135,10 @@ def _handler(upstream: str, hostile: Hostile) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self, body: bytes) -> None:
             hostile.forwarded.append(self.requestline)
-            connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=10)
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-            asked = urlsplit(self.path)  # absolute when it comes as to a proxy
-            path = asked.path + (f"?{asked.query}" if asked.query else "")
-            connection.request(self.command, path, body=body or None, headers=headers)
-            answer = connection.getresponse()
-            data = answer.read()
-            connection.close()
-            self.send_response(answer.status)
-            for name, value in answer.getheaders():
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
+            status, kept, data = forward(self, target, body)
+            self.send_response(status)
+            for name, value in kept:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 #: (method, path with query, the sandbox's status, its body) → the answer to give instead
 Rewrite = Callable[[str, str, int, bytes], "tuple[int, bytes] | None"]
@@ -29,6 +29,27 @@ class Tampering:
         return sum(1 for line in self.requests if line.split(" ", 1)[0] in methods)
 
 
+def forward(
+    handler: BaseHTTPRequestHandler, target: SplitResult, body: bytes
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The request ``handler`` holds, sent on to the server at ``target``: its status,
+    the headers worth passing back, and its body."""
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+    headers = {k: v for k, v in handler.headers.items() if k.lower() != "host"}
+    asked = urlsplit(handler.path)  # absolute when it comes as to a proxy
+    path = asked.path + (f"?{asked.query}" if asked.query else "")
+    connection.request(handler.command, path, body=body or None, headers=headers)
+    answer = connection.getresponse()
+    status, data = answer.status, answer.read()
+    kept = [
+        (k, v)
+        for k, v in answer.getheaders()
+        if k.lower() not in ("content-length", "connection", "transfer-encoding")
+    ]
+    connection.close()
+    return status, kept, data
+
+
 def _handler(upstream: str, tampering: Tampering) -> type[BaseHTTPRequestHandler]:
     target = urlsplit(upstream)
 
@@ -39,17 +60,7 @@ def _handler(upstream: str, tampering: Tampering) -> type[BaseHTTPRequestHandler
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             tampering.requests.append(f"{self.command} {self.path}")
-            connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-            connection.request(self.command, self.path, body=body or None, headers=headers)
-            answer = connection.getresponse()
-            status, data = answer.status, answer.read()
-            kept = [
-                (k, v)
-                for k, v in answer.getheaders()
-                if k.lower() not in ("content-length", "connection", "transfer-encoding")
-            ]
-            connection.close()
+            status, kept, data = forward(self, target, body)
             changed = tampering.rewrite(self.command, self.path, status, data)
             if changed is not None:
                 tampering.rewritten.append(f"{self.command} {self.path}")

@@ -105,16 +105,8 @@ class _Capped(io.RawIOBase):
         return data
 
     def peek(self, size: int = 0) -> bytes:
-        """The next bytes, left unread (``formats.peek`` looks at the input this way)."""
-        peek = getattr(self.stream, "peek", None)
-        if peek is not None:
-            return bytes(peek(size))
-        if self.stream.seekable():
-            start = self.stream.tell()
-            head = self.stream.read(size)
-            self.stream.seek(start)
-            return head
-        return b""
+        """The next bytes, left unread (how ``formats`` looks at the input)."""
+        return formats.peek(self.stream, size)
 
 
 def _maybe_gunzip(stream: IO[bytes]) -> IO[bytes]:

@@ -138,12 +138,15 @@ class Described(Target):
         )
 
     def send_json(self, method: str, path: str, answer: str | None = None, **kwargs: Any) -> Any:
-        """``send``, and the answer's JSON (None when empty), held to the documented shape
-        of role ``answer`` (``answers.shapes``). An answer outside it halts the writes
+        """``send``, and the answer's JSON (``answer_of``)."""
+        return self.answer_of(self.send(method, path, **kwargs), method, path, answer)
+
+    def answer_of(self, response: httpx.Response, method: str, path: str, role: str | None) -> Any:
+        """The JSON of a response (None when empty), held to the documented shape of
+        ``role`` (``answers.shapes``). An answer outside it halts the writes
         (``Target.halt``): a read raises the ``ProtocolError``, a write raises it as an
         ``AmbiguousWriteError``, so that what it did is read back."""
-        response = self.send(method, path, **kwargs)
-        shape = self.shapes.get(answer) if answer else None
+        shape = self.shapes.get(role) if role else None
         try:
             return read_answer(response, shape, f"{self.name}: {method} {path}")
         except ProtocolError as exc:

@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.errors import ProtocolError, TerminalError
-from pipeline.targets.answers import dig, read_answer
+from pipeline.errors import TerminalError
+from pipeline.targets.answers import dig
 from pipeline.targets.calls import Described
 from pipeline.targets.frames import (
     REMOTE_SCHEMA,
@@ -172,12 +172,7 @@ class Paging(Described):
         answer = self.send("GET", listing.path, query=self._page_query(page, per_page))
 
         def records(content: bytes) -> list[dict[str, Any]]:
-            try:
-                body = read_answer(answer, self.shapes["page"], f"{self.name}: GET {listing.path}")
-            except ProtocolError as exc:
-                self.halt(exc)
-                raise
-            return list(dig(body, listing.records))
+            return list(dig(self.answer_of(answer, "GET", listing.path, "page"), listing.records))
 
         return page_frame(answer.content, listing.records, self.names, records)
 
